@@ -1,0 +1,227 @@
+// Tensor factories: zeros/ones/full/empty, arange/linspace/eye, random draws, tensor() from
+// nested initializer lists, and from_blob over user memory (no copy).
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <initializer_list>
+#include <vector>
+
+#include "etna/backend/cpu/thread_pool.hpp"
+#include "etna/core/random.hpp"
+#include "etna/core/tensor.hpp"
+
+namespace etna {
+
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> empty(const Shape& shape) {
+  for (auto d : shape)
+    if (d < 0) throw shape_error(detail::str("empty: negative dimension in shape ", shape));
+  return Tensor<T, D>::allocate(shape);
+}
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> full(const Shape& shape, T value) {
+  auto t = empty<T, D>(shape);
+  t.fill(value);
+  return t;
+}
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> zeros(const Shape& shape) {
+  return full<T, D>(shape, T(0));
+}
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> ones(const Shape& shape) {
+  return full<T, D>(shape, T(1));
+}
+template <class X> auto empty_like(const X& x) { return empty<typename X::value_type, typename X::device_type>(x.shape()); }
+template <class X> auto zeros_like(const X& x) { return zeros<typename X::value_type, typename X::device_type>(x.shape()); }
+template <class X> auto ones_like(const X& x) { return ones<typename X::value_type, typename X::device_type>(x.shape()); }
+template <class X> auto full_like(const X& x, typename X::value_type v) { return full<typename X::value_type, typename X::device_type>(x.shape(), v); }
+
+// Values start, start + step, ... below end (PyTorch's arange).
+template <Scalar T = float>
+Tensor<T> arange(double start, double end, double step = 1) {
+  if (step == 0) throw value_error("arange: step must be nonzero");
+  if ((end - start) * step < 0)
+    throw value_error(detail::str("arange: upper bound ", end, " and lower bound ", start,
+                                  " are inconsistent with step sign ", step));
+  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  auto t = empty<T>({n});
+  for (std::int64_t i = 0; i < n; ++i) t.data()[i] = static_cast<T>(start + i * step);
+  return t;
+}
+template <Scalar T = float>
+Tensor<T> arange(double end) {
+  return arange<T>(0, end, 1);
+}
+
+// `steps` evenly spaced values from start to end inclusive.
+template <FloatingScalar T = float>
+Tensor<T> linspace(double start, double end, std::int64_t steps) {
+  if (steps < 0) throw value_error(detail::str("linspace: number of steps must be non-negative, got ", steps));
+  auto t = empty<T>({steps});
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
+  // Fill both halves from their ends, as PyTorch does, so the last value is exactly `end`.
+  const std::int64_t half = steps / 2;
+  for (std::int64_t i = 0; i < steps; ++i)
+    t.data()[i] = static_cast<T>(i < half ? start + step * i : end - step * (steps - 1 - i));
+  return t;
+}
+
+template <Scalar T = float>
+Tensor<T> eye(std::int64_t n, std::int64_t m = -1) {
+  if (m < 0) m = n;
+  auto t = zeros<T>({n, m});
+  for (std::int64_t i = 0; i < std::min(n, m); ++i) t.data()[i * m + i] = T(1);
+  return t;
+}
+
+namespace detail {
+// Fills a fresh tensor with value_at(stream, i), in parallel; the values depend only on i.
+template <class T, class F>
+Tensor<T> random_fill(const Shape& shape, std::uint64_t blocks, Generator& gen, F value_at) {
+  auto t = empty<T>(shape);
+  const RandomStream stream = gen.reserve(blocks);
+  T* p = t.data();
+  cpu_backend::parallel_for(0, t.numel(), 1 << 14, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) p[i] = value_at(stream, static_cast<std::uint64_t>(i));
+  });
+  return t;
+}
+}  // namespace detail
+
+// Uniform on [low, high).
+template <FloatingScalar T = float>
+Tensor<T> rand(const Shape& shape, Generator& gen = default_generator()) {
+  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                [](RandomStream s, std::uint64_t i) {
+                                  return random_detail::uniform_at<T>(s, i);
+                                });
+}
+template <FloatingScalar T = float>
+Tensor<T> uniform(const Shape& shape, double low, double high,
+                  Generator& gen = default_generator()) {
+  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                [=](RandomStream s, std::uint64_t i) {
+                                  return static_cast<T>(low + (high - low) *
+                                                        random_detail::uniform_at<T>(s, i));
+                                });
+}
+// Standard normal (or mean/std) samples.
+template <FloatingScalar T = float>
+Tensor<T> randn(const Shape& shape, Generator& gen = default_generator()) {
+  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                [](RandomStream s, std::uint64_t i) {
+                                  return random_detail::normal_at<T>(s, i);
+                                });
+}
+template <FloatingScalar T = float>
+Tensor<T> normal(const Shape& shape, double mean, double std,
+                 Generator& gen = default_generator()) {
+  if (std < 0) throw value_error(detail::str("normal: std must be non-negative, got ", std));
+  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                [=](RandomStream s, std::uint64_t i) {
+                                  return static_cast<T>(mean +
+                                                        std * random_detail::normal_at<T>(s, i));
+                                });
+}
+// Integers uniform on [low, high).
+template <Scalar T = std::int64_t>
+Tensor<T> randint(std::int64_t low, std::int64_t high, const Shape& shape,
+                  Generator& gen = default_generator()) {
+  if (high <= low)
+    throw value_error(detail::str("randint: high (", high, ") must be greater than low (", low,
+                                  ")"));
+  const auto range = static_cast<std::uint64_t>(high - low);
+  return detail::random_fill<T>(shape, (shape.numel() + 1) / 2, gen,
+                                [=](RandomStream s, std::uint64_t i) {
+                                  return static_cast<T>(
+                                      low + static_cast<std::int64_t>(
+                                                random_detail::integer_at(s, i, range)));
+                                });
+}
+template <class X> auto rand_like(const X& x) { return rand<typename X::value_type>(x.shape()); }
+template <class X> auto randn_like(const X& x) { return randn<typename X::value_type>(x.shape()); }
+
+// ---- from data --------------------------------------------------------------------------
+// A tensor over user memory; no copy. The memory must outlive every tensor sharing it, unless
+// a deleter is given (then the last tensor calls it).
+template <Scalar T>
+Tensor<T> from_blob(T* data, const Shape& shape, const Shape& strides,
+                    std::function<void(T*)> deleter = {}) {
+  if (strides.size() != shape.size())
+    throw shape_error(detail::str("from_blob: strides ", strides, " do not match shape ", shape));
+  std::shared_ptr<T> owner = deleter ? std::shared_ptr<T>(data, std::move(deleter))
+                                     : std::shared_ptr<T>(data, [](T*) {});
+  return Tensor<T>(std::move(owner), data, shape, strides);
+}
+template <Scalar T>
+Tensor<T> from_blob(T* data, const Shape& shape, std::function<void(T*)> deleter = {}) {
+  return from_blob(data, shape, contiguous_strides(shape), std::move(deleter));
+}
+
+// Copies a flat vector into a tensor of the given shape.
+template <Scalar T>
+Tensor<T> tensor(const std::vector<T>& values, const Shape& shape) {
+  if (static_cast<std::int64_t>(values.size()) != shape.numel())
+    throw shape_error(detail::str("tensor: ", values.size(), " values do not fill shape ", shape));
+  auto t = empty<T>(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+namespace detail {
+template <class T, int Depth>
+struct nested_list {
+  using type = std::initializer_list<typename nested_list<T, Depth - 1>::type>;
+};
+template <class T>
+struct nested_list<T, 0> {
+  using type = T;
+};
+
+template <class T, class L>
+void flatten_nested(const L& list, int depth, Shape& shape, std::vector<T>& out) {
+  if constexpr (std::is_arithmetic_v<L>) {
+    out.push_back(static_cast<T>(list));
+  } else {
+    const auto n = static_cast<std::int64_t>(list.size());
+    if (shape.size() == depth) shape.push_back(n);
+    else if (shape[depth] != n)
+      throw shape_error(str("tensor: ragged nested list: expected ", shape[depth],
+                            " elements at depth ", depth, ", got ", n));
+    for (const auto& sub : list) flatten_nested<T>(sub, depth + 1, shape, out);
+  }
+}
+template <class T, class L>
+Tensor<T> from_nested(const L& list) {
+  Shape shape;
+  std::vector<T> values;
+  flatten_nested<T>(list, 0, shape, values);
+  return tensor<T>(values, shape);
+}
+}  // namespace detail
+
+// tensor<float>({{1, 2}, {3, 4}}): up to 4 levels of nesting; a plain value gives a 0-d tensor.
+template <Scalar T = float>
+Tensor<T> tensor(T value) {
+  return detail::from_nested<T>(value);
+}
+template <Scalar T = float>
+Tensor<T> tensor(typename detail::nested_list<T, 1>::type list) {
+  return detail::from_nested<T>(list);
+}
+template <Scalar T = float>
+Tensor<T> tensor(typename detail::nested_list<T, 2>::type list) {
+  return detail::from_nested<T>(list);
+}
+template <Scalar T = float>
+Tensor<T> tensor(typename detail::nested_list<T, 3>::type list) {
+  return detail::from_nested<T>(list);
+}
+template <Scalar T = float>
+Tensor<T> tensor(typename detail::nested_list<T, 4>::type list) {
+  return detail::from_nested<T>(list);
+}
+
+}  // namespace etna

@@ -1,0 +1,14 @@
+// The whole CPU library in one include. GPU code additionally includes <etna/cuda.hpp>
+// from .cu files compiled by nvcc.
+#pragma once
+
+#include "etna/core/device.hpp"
+#include "etna/core/dtype.hpp"
+#include "etna/core/error.hpp"
+#include "etna/core/factory.hpp"
+#include "etna/core/print.hpp"
+#include "etna/core/random.hpp"
+#include "etna/core/shape.hpp"
+#include "etna/core/tensor.hpp"
+#include "etna/core/xtensor_interop.hpp"
+#include "etna/expr/operators.hpp"
