@@ -1,5 +1,5 @@
-// Benchmark of etna::cpu_backend::gemm against OpenBLAS cblas_sgemm on squares and MLP training shapes.
-// Prints one JSON line per case; an optional argument keeps only cases containing it.
+// Benchmark of etna::cpu_backend::gemm against OpenBLAS cblas_sgemm on squares and MLP training
+// shapes. Prints one JSON line per case; an optional argument keeps only cases containing it.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -71,13 +71,13 @@ void run_case(const Case& c, const std::string& machine, const std::string& ref_
   openblas_set_num_threads(c.threads);
   auto etna_fn = [&] {
     etna::cpu_backend::gemm<float>(c.M, c.N, c.K, 1.f, a.data(), rsA, csA, b.data(), rsB, csB, 0.f,
-                           c1.data(), c.N, 1);
+                                   c1.data(), c.N, 1);
   };
   auto ref_fn = [&] {
     cblas_sgemm(CblasRowMajor, c.trans_a ? CblasTrans : CblasNoTrans,
-                c.trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(c.M),
-                static_cast<int>(c.N), static_cast<int>(c.K), 1.f, a.data(), lda, b.data(), ldb,
-                0.f, c2.data(), static_cast<int>(c.N));
+                c.trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(c.M), static_cast<int>(c.N),
+                static_cast<int>(c.K), 1.f, a.data(), lda, b.data(), ldb, 0.f, c2.data(),
+                static_cast<int>(c.N));
   };
   // Calibrate so one sample lasts ~2 ms. Samples run in rounds alternating etna and the
   // reference so slow machine drift hits both alike. OpenBLAS's idle workers spin for a while
@@ -105,8 +105,7 @@ void run_case(const Case& c, const std::string& machine, const std::string& ref_
       "\"ratio\": %.3f, \"threads\": %d, \"machine\": \"%s\", \"etna_gflops\": %.1f, "
       "\"ref_gflops\": %.1f, \"max_abs_diff\": %.2g}\n",
       c.name.c_str(), etna_us, ref_name.c_str(), ref_us, etna_us / ref_us, c.threads,
-      machine.c_str(), flops / etna_us * 1e-3, flops / ref_us * 1e-3,
-      static_cast<double>(max_err));
+      machine.c_str(), flops / etna_us * 1e-3, flops / ref_us * 1e-3, static_cast<double>(max_err));
   std::fflush(stdout);
 }
 
@@ -114,8 +113,8 @@ std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (int t : {1, 2}) {
     for (I n : {64, 128, 256, 512, 1024, 2048})
-      cases.push_back({"square" + std::to_string(n) + "_t" + std::to_string(t), n, n, n, false,
-                       false, t});
+      cases.push_back(
+          {"square" + std::to_string(n) + "_t" + std::to_string(t), n, n, n, false, false, t});
   }
   // One training step of a 784-256-256-10 MLP: forward Y = X W^T, backward dX = dY W and
   // dW = dY^T X, with W stored out x in (row-major) as in torch.nn.Linear.

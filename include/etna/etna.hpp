@@ -12,3 +12,4 @@
 #include "etna/core/tensor.hpp"
 #include "etna/core/xtensor_interop.hpp"
 #include "etna/expr/operators.hpp"
+#include "etna/ops/matmul.hpp"

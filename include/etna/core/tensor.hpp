@@ -141,6 +141,12 @@ class Tensor {
   Tensor expand(Shape shape) const;  // -1 keeps a dimension; broadcast dims get stride 0
   Tensor broadcast_to(Shape shape) const { return expand(shape); }
 
+  // Matrix product, as etna::matmul(*this, w) (needs <etna/ops/matmul.hpp>).
+  template <class W>
+  auto matmul(const W& w) const {
+    return tensor_matmul(*this, w);
+  }
+
   // ---- copies -----------------------------------------------------------------------
   Tensor contiguous() const { return is_contiguous() ? *this : clone(); }
   Tensor clone() const;

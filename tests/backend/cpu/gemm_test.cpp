@@ -30,10 +30,22 @@ template <class T>
 Strided<T> make_matrix(I rows, I cols, int layout, std::mt19937& rng) {
   Strided<T> m;
   switch (layout) {
-    case 0: m.rs = cols; m.cs = 1; break;
-    case 1: m.rs = 1; m.cs = rows; break;
-    case 2: m.rs = 2 * cols + 3; m.cs = 2; break;
-    default: m.rs = 3; m.cs = 3 * rows + 1; break;
+    case 0:
+      m.rs = cols;
+      m.cs = 1;
+      break;
+    case 1:
+      m.rs = 1;
+      m.cs = rows;
+      break;
+    case 2:
+      m.rs = 2 * cols + 3;
+      m.cs = 2;
+      break;
+    default:
+      m.rs = 3;
+      m.cs = 3 * rows + 1;
+      break;
   }
   const I size = rows == 0 || cols == 0 ? 1 : (rows - 1) * m.rs + (cols - 1) * m.cs + 1;
   m.data.resize(static_cast<std::size_t>(size));
@@ -53,8 +65,8 @@ void check_case(I M, I N, I K, int la, int lb, int lc, T alpha, T beta, std::mt1
   }
   auto expected = C;
   gemm(M, N, K, alpha, A.ptr(), A.rs, A.cs, B.ptr(), B.rs, B.cs, beta, C.ptr(), C.rs, C.cs);
-  gemm_reference(M, N, K, alpha, A.ptr(), A.rs, A.cs, B.ptr(), B.rs, B.cs, beta,
-                 expected.ptr(), expected.rs, expected.cs);
+  gemm_reference(M, N, K, alpha, A.ptr(), A.rs, A.cs, B.ptr(), B.rs, B.cs, beta, expected.ptr(),
+                 expected.rs, expected.cs);
   // Rounding error of a K-term dot product of values in [-1, 1] grows like sqrt(K) * eps.
   const double eps = std::numeric_limits<T>::epsilon();
   const double tol = 8.0 * eps * (std::sqrt(static_cast<double>(K)) + 1.0) *
@@ -66,8 +78,8 @@ void check_case(I M, I N, I K, int la, int lb, int lc, T alpha, T beta, std::mt1
     // Elements outside the matrix must be untouched (both copies started equal).
     if (!(std::abs(got - want) <= tol * (1.0 + std::abs(want)))) ++bad;
   }
-  INFO("M=" << M << " N=" << N << " K=" << K << " layouts " << la << lb << lc << " alpha="
-            << alpha << " beta=" << beta);
+  INFO("M=" << M << " N=" << N << " K=" << K << " layouts " << la << lb << lc << " alpha=" << alpha
+            << " beta=" << beta);
   CHECK(bad == 0);
 }
 
@@ -82,9 +94,10 @@ void check_shapes(int threads) {
   // Blocking boundaries: K above KC, M above MC, N above one thread's panel split.
   check_case<T>(257, 300, 600, 0, 0, 0, T(1), T(0), rng);
   check_case<T>(400, 129, 257, 0, 1, 0, T(0.5), T(1), rng);
-  check_case<T>(64, 256, 784, 0, 1, 0, T(1), T(0), rng);   // X * W^T (MLP forward)
-  check_case<T>(256, 784, 64, 1, 0, 0, T(1), T(0), rng);   // dY^T * X (MLP weight grad)
-  check_case<T>(64, 10, 256, 0, 1, 0, T(1), T(0.25), rng); // narrow N
+  check_case<T>(64, 256, 784, 0, 1, 0, T(1), T(0), rng);    // X * W^T (MLP forward)
+  check_case<T>(256, 784, 64, 1, 0, 0, T(1), T(0), rng);    // dY^T * X (MLP weight grad)
+  check_case<T>(64, 10, 256, 0, 1, 0, T(1), T(0.25), rng);  // narrow N
+  check_case<T>(20, 1100, 30, 0, 0, 0, T(1), T(0), rng);    // N above one NC panel
   etna::set_num_threads(1);
 }
 
@@ -151,7 +164,8 @@ TEST_CASE("gemm on int32 and int64 is exact", "[gemm]") {
   std::vector<std::int64_t> a64(a.begin(), a.end()), b64(b.begin(), b.end()), c64(24, 0);
   gemm<std::int64_t>(6, 4, 5, 1, a64.data(), 5, 1, b64.data(), 4, 1, 0, c64.data(), 4, 1);
   std::int64_t want = 0;
-  for (int k = 0; k < 5; ++k) want += a64[static_cast<std::size_t>(k)] * b64[static_cast<std::size_t>(k * 4)];
+  for (int k = 0; k < 5; ++k)
+    want += a64[static_cast<std::size_t>(k)] * b64[static_cast<std::size_t>(k * 4)];
   CHECK(c64[0] == want);
 }
 

@@ -123,9 +123,10 @@ inline double tile_use(std::int64_t M, std::int64_t N, int mr, int nr) {
   return static_cast<double>(M * N) / static_cast<double>(round_up(M, mr) * round_up(N, nr));
 }
 
-// Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than
-// it saves; measured with bench/gemm_bench.cpp.
-inline constexpr std::int64_t kParallelMinMacs = std::int64_t{1} << 21;
+// Below this many multiply-adds (256^3) a second thread does not pay: waking a pool worker
+// costs 20-40 us on the 2-vCPU VM, i.e. all of a 128^3 GEMM and most of a batch-64 MLP layer
+// (measured with bench/gemm_bench.cpp: 64x784x256 gains <10% from 2 threads, 128^3 loses 2x).
+inline constexpr std::int64_t kParallelMinMacs = std::int64_t{1} << 24;
 
 }  // namespace gemm_detail
 
@@ -173,14 +174,14 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A, s
     if (n_panels >= threads * 2 || n_panels >= m_panels) {
       parallel_for(0, n_panels, 1, [&](std::int64_t b, std::int64_t e) {
         const std::int64_t j0 = b * Cfg::NR, j1 = std::min(N, e * Cfg::NR);
-        gemm_blocked(M, j1 - j0, K, alpha, A, rsA, csA, B + j0 * csB, rsB, csB, beta,
-                     C + j0 * csC, rsC, csC);
+        gemm_blocked(M, j1 - j0, K, alpha, A, rsA, csA, B + j0 * csB, rsB, csB, beta, C + j0 * csC,
+                     rsC, csC);
       });
     } else {
       parallel_for(0, m_panels, 1, [&](std::int64_t b, std::int64_t e) {
         const std::int64_t i0 = b * Cfg::MR, i1 = std::min(M, e * Cfg::MR);
-        gemm_blocked(i1 - i0, N, K, alpha, A + i0 * rsA, rsA, csA, B, rsB, csB, beta,
-                     C + i0 * rsC, rsC, csC);
+        gemm_blocked(i1 - i0, N, K, alpha, A + i0 * rsA, rsA, csA, B, rsB, csB, beta, C + i0 * rsC,
+                     rsC, csC);
       });
     }
   }

@@ -113,8 +113,8 @@ inline void pack_panel_transpose(int lanes, std::int64_t kc, const T* src, std::
 // Packs `lanes` (<= P) lanes of kc elements into dst[k*P + i], zero-padding lanes..P-1.
 // Lane i, step k reads src[i*ls + k*ks]: for A the lanes are rows, for B they are columns.
 template <int P, class T>
-inline void pack_panel(int lanes, std::int64_t kc, const T* src, std::int64_t ls,
-                       std::int64_t ks, T* dst) {
+inline void pack_panel(int lanes, std::int64_t kc, const T* src, std::int64_t ls, std::int64_t ks,
+                       T* dst) {
   if (ls == 1) {  // lanes contiguous: a plain copy per k
     if (lanes == P) {
       for (std::int64_t k = 0; k < kc; ++k) {
