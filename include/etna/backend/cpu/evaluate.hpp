@@ -241,6 +241,7 @@ void assign_expression(const Tensor<T, D>& dst, const Src& src) {
   if (broadcast_shape(e.shape(), dst.shape(), "assign") != dst.shape())
     throw shape_error(str("assign: cannot write a value of shape ", e.shape(),
                           " into a tensor of shape ", dst.shape()));
+  if (dst.numel() == 0) return;
   for (int i = 0; i < dst.dim(); ++i)
     if (dst.strides()[i] == 0 && dst.shape()[i] > 1)
       throw value_error(str("assign: the destination of shape ", dst.shape(),
