@@ -17,10 +17,6 @@ struct is_tensor<Tensor<T, D>> : std::true_type {};
 template <class X>
 concept TensorType = is_tensor<std::remove_cvref_t<X>>::value;
 
-// A Tensor or a lazy expression: anything element-wise operators accept besides scalars.
-template <class X>
-concept TensorLike = TensorType<X> || ExpressionNode<X>;
-
 namespace expr {
 
 template <class T, class D>
@@ -84,6 +80,33 @@ struct Apply : expr_tag {
         args);
   }
 };
+
+}  // namespace expr
+
+// Autograd specialises these for Var and for the leaves that hold Vars, so the element-wise
+// vocabulary (operators, exp, relu...) serves tensors and Vars alike while tensor-only
+// functions (reductions, matmul...) accept exactly the expressions that hold no Var.
+template <class X>
+struct is_var : std::false_type {};
+template <class E>
+struct contains_var : std::false_type {};
+template <class Op, class... Args>
+struct contains_var<expr::Apply<Op, Args...>>
+    : std::bool_constant<(contains_var<Args>::value || ...)> {};
+
+// A Tensor or a lazy expression over tensors.
+template <class X>
+concept TensorLike =
+    TensorType<X> || (ExpressionNode<X> && !contains_var<std::remove_cvref_t<X>>::value);
+// A Var or a lazy expression with at least one Var leaf (recorded by autograd when evaluated).
+template <class X>
+concept VarLike = is_var<std::remove_cvref_t<X>>::value ||
+                  (ExpressionNode<X> && contains_var<std::remove_cvref_t<X>>::value);
+// Anything the element-wise functions accept besides plain scalars.
+template <class X>
+concept ElementwiseOperand = TensorLike<X> || VarLike<X>;
+
+namespace expr {
 
 // Visits every Leaf of an expression tree (for aliasing checks and evaluator binding).
 template <class F, class T, class D>

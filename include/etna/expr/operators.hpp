@@ -16,8 +16,8 @@ concept ScalarOperand = std::is_arithmetic_v<std::remove_cvref_t<X>>;
 
 template <class L, class R>
 concept ElementwiseOperands =
-    (TensorLike<L> && TensorLike<R>) || (TensorLike<L> && ScalarOperand<R>) ||
-    (ScalarOperand<L> && TensorLike<R>);
+    (ElementwiseOperand<L> && ElementwiseOperand<R>) ||
+    (ElementwiseOperand<L> && ScalarOperand<R>) || (ScalarOperand<L> && ElementwiseOperand<R>);
 
 namespace expr {
 
@@ -31,8 +31,8 @@ auto operand(const X& x) {
 // tensor operands, which must agree (etna does not promote silently).
 template <class L, class R>
 constexpr auto binary_value_type() {
-  if constexpr (!TensorLike<L>) return std::type_identity<value_type_of<R>>{};
-  else if constexpr (!TensorLike<R>) return std::type_identity<value_type_of<L>>{};
+  if constexpr (!ElementwiseOperand<L>) return std::type_identity<value_type_of<R>>{};
+  else if constexpr (!ElementwiseOperand<R>) return std::type_identity<value_type_of<L>>{};
   else {
     static_assert(std::is_same_v<value_type_of<L>, value_type_of<R>>,
                   "etna: element-wise operands have different element types; convert one "
@@ -63,7 +63,7 @@ constexpr void require_floating(const char* /*op*/) {
 }  // namespace expr
 
 // Materialises a tensor or expression into a tensor (an expression is evaluated in one pass).
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto eval(const X& x) {
   return Tensor<value_type_of<X>, typename expr_t<X>::device_type>(as_expr(x));
 }
@@ -87,7 +87,7 @@ ETNA_BINARY_OPERATOR(>, Greater)
 ETNA_BINARY_OPERATOR(>=, GreaterEqual)
 #undef ETNA_BINARY_OPERATOR
 
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto operator-(const X& x) {
   return expr::make_unary(op::Neg{}, x);
 }
@@ -108,7 +108,7 @@ template <class L, class R>
 auto logical_xor(const L& l, const R& r) {
   return expr::make_binary(op::LogicalXor{}, l, r);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto logical_not(const X& x) {
   static_assert(std::is_same_v<value_type_of<X>, bool>, "etna: logical_not needs a bool mask");
   return expr::make_unary(op::LogicalNot{}, x);
@@ -131,24 +131,24 @@ template <class L, class R>
 auto operator^(const L& l, const R& r) {
   return logical_xor(l, r);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto operator!(const X& x) {
   return logical_not(x);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto operator~(const X& x) {
   return logical_not(x);
 }
 
 // where(mask, a, b): a where mask is true, else b; a and b may be tensors or scalars.
-template <TensorLike C, class A, class B>
-  requires(TensorLike<A> || TensorLike<B> || (ScalarOperand<A> && ScalarOperand<B>))
+template <ElementwiseOperand C, class A, class B>
+  requires(ElementwiseOperand<A> || ElementwiseOperand<B> || (ScalarOperand<A> && ScalarOperand<B>))
 auto where(const C& mask, const A& a, const B& b) {
   static_assert(std::is_same_v<value_type_of<C>, bool>, "etna: where() needs a bool mask");
-  using T = std::conditional_t<TensorLike<A>, value_type_of<A>,
-                               std::conditional_t<TensorLike<B>, value_type_of<B>,
+  using T = std::conditional_t<ElementwiseOperand<A>, value_type_of<A>,
+                               std::conditional_t<ElementwiseOperand<B>, value_type_of<B>,
                                                   std::common_type_t<A, B>>>;
-  if constexpr (TensorLike<A> && TensorLike<B>)
+  if constexpr (ElementwiseOperand<A> && ElementwiseOperand<B>)
     static_assert(std::is_same_v<value_type_of<A>, value_type_of<B>>,
                   "etna: where() branches have different element types");
   auto ea = expr::operand<T>(a);
@@ -158,14 +158,14 @@ auto where(const C& mask, const A& a, const B& b) {
 }
 
 // Element type conversion as an expression node (fuses with the rest of the tree).
-template <Scalar To, TensorLike X>
+template <Scalar To, ElementwiseOperand X>
 auto cast(const X& x) {
   return expr::make_unary(op::Cast<To>{}, x);
 }
 
 // ---- named element-wise functions ------------------------------------------------------------
 #define ETNA_UNARY_FUNCTION(fname, Op)              \
-  template <TensorLike X>                           \
+  template <ElementwiseOperand X>                           \
   auto fname(const X& x) {                          \
     expr::require_floating<X>(#fname);              \
     return expr::make_unary(op::Op{}, x);           \
@@ -186,23 +186,23 @@ ETNA_UNARY_FUNCTION(silu, Silu)
 #undef ETNA_UNARY_FUNCTION
 
 // abs, sign, square and relu also work on integer tensors.
-template <TensorLike X> auto abs(const X& x) { return expr::make_unary(op::Abs{}, x); }
-template <TensorLike X> auto sign(const X& x) { return expr::make_unary(op::Sign{}, x); }
-template <TensorLike X> auto square(const X& x) { return expr::make_unary(op::Square{}, x); }
-template <TensorLike X> auto relu(const X& x) { return expr::make_unary(op::Relu{}, x); }
+template <ElementwiseOperand X> auto abs(const X& x) { return expr::make_unary(op::Abs{}, x); }
+template <ElementwiseOperand X> auto sign(const X& x) { return expr::make_unary(op::Sign{}, x); }
+template <ElementwiseOperand X> auto square(const X& x) { return expr::make_unary(op::Square{}, x); }
+template <ElementwiseOperand X> auto relu(const X& x) { return expr::make_unary(op::Relu{}, x); }
 
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto leaky_relu(const X& x, double negative_slope = 0.01) {
   expr::require_floating<X>("leaky_relu");
   return expr::make_unary(op::LeakyRelu{negative_slope}, x);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto elu(const X& x, double alpha = 1.0) {
   expr::require_floating<X>("elu");
   return expr::make_unary(op::Elu{alpha}, x);
 }
 // gelu(x) is exact (erf); gelu(x, "tanh") is PyTorch's tanh approximation.
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto gelu(const X& x, std::string_view approximate = "none") {
   expr::require_floating<X>("gelu");
   if (approximate != "none" && approximate != "tanh")
@@ -210,22 +210,22 @@ auto gelu(const X& x, std::string_view approximate = "none") {
                                   approximate, "\""));
   return expr::make_unary(op::Gelu{approximate == "tanh"}, x);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto softplus(const X& x, double beta = 1.0, double threshold = 20.0) {
   expr::require_floating<X>("softplus");
   return expr::make_unary(op::Softplus{beta, threshold}, x);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto clamp(const X& x, double min, double max) {
   if (min > max)
     throw value_error(detail::str("clamp: min ", min, " is greater than max ", max));
   return expr::make_unary(op::Clamp{min, max}, x);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto clamp_min(const X& x, double min) {
   return expr::make_unary(op::Clamp{min, 0, true, false}, x);
 }
-template <TensorLike X>
+template <ElementwiseOperand X>
 auto clamp_max(const X& x, double max) {
   return expr::make_unary(op::Clamp{0, max, false, true}, x);
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <new>
 #include <type_traits>
+#include <utility>
 
 #include "etna/backend/cpu/gemm_kernel.hpp"
 #include "etna/backend/cpu/gemm_pack.hpp"
@@ -144,7 +145,7 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A, s
     scale_c(M, N, beta, C, rsC, csC);
     return;
   }
-  if constexpr (!std::is_floating_point_v<T>) {
+  if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, double>) {
     gemm_reference(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
   } else {
     using Cfg = GemmConfig<T>;
@@ -167,8 +168,9 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A, s
       gemm_blocked(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
       return;
     }
-    // Split C into column strips (sharing A, each thread packing its own B) when N has
-    // enough NR panels, otherwise into row strips of whole MR tiles.
+    // Split C into column strips of whole NR panels when N has enough of them (each thread
+    // packs its strip of B and its own copy of A, so nothing is shared but the read-only
+    // inputs), otherwise into row strips of whole MR tiles.
     const std::int64_t n_panels = ceil_div(N, Cfg::NR);
     const std::int64_t m_panels = ceil_div(M, Cfg::MR);
     if (n_panels >= threads * 2 || n_panels >= m_panels) {
