@@ -171,57 +171,53 @@ Tensor<T> tensor(const std::vector<T>& values, const Shape& shape) {
 }
 
 namespace detail {
-template <class T, int Depth>
-struct nested_list {
-  using type = std::initializer_list<typename nested_list<T, Depth - 1>::type>;
-};
+// One level of a nested initializer list: a value or a list of levels. A single recursive
+// type (rather than one overload per depth) keeps {{1}, {2}} unambiguous.
 template <class T>
-struct nested_list<T, 0> {
-  using type = T;
-};
+class NestedList {
+ public:
+  NestedList(T value) : value_(value), leaf_(true) {}  // NOLINT: implicit on purpose
+  NestedList(std::initializer_list<NestedList> items) : items_(items) {}
 
-template <class T, class L>
-void flatten_nested(const L& list, int depth, Shape& shape, std::vector<T>& out) {
-  if constexpr (std::is_arithmetic_v<L>) {
-    out.push_back(static_cast<T>(list));
-  } else {
-    const auto n = static_cast<std::int64_t>(list.size());
+  void flatten(int depth, Shape& shape, std::vector<T>& out, int& leaf_depth) const {
+    if (leaf_) {
+      if (leaf_depth < 0) leaf_depth = depth;
+      if (depth != leaf_depth)
+        throw shape_error(str("tensor: ragged nested list: a value at depth ", depth,
+                              " where depth ", leaf_depth, " was expected"));
+      out.push_back(value_);
+      return;
+    }
+    const auto n = static_cast<std::int64_t>(items_.size());
     if (shape.size() == depth) shape.push_back(n);
-    else if (shape[depth] != n)
+    else if (shape.size() < depth || shape[depth] != n)
       throw shape_error(str("tensor: ragged nested list: expected ", shape[depth],
                             " elements at depth ", depth, ", got ", n));
-    for (const auto& sub : list) flatten_nested<T>(sub, depth + 1, shape, out);
+    for (const auto& item : items_) item.flatten(depth + 1, shape, out, leaf_depth);
   }
-}
-template <class T, class L>
-Tensor<T> from_nested(const L& list) {
-  Shape shape;
-  std::vector<T> values;
-  flatten_nested<T>(list, 0, shape, values);
-  return tensor<T>(values, shape);
-}
+
+ private:
+  T value_{};
+  bool leaf_ = false;
+  std::vector<NestedList> items_;
+};
 }  // namespace detail
 
-// tensor<float>({{1, 2}, {3, 4}}): up to 4 levels of nesting; a plain value gives a 0-d tensor.
+// tensor<float>({{1, 2}, {3, 4}}): any nesting depth; a plain value gives a 0-d tensor.
 template <Scalar T = float>
 Tensor<T> tensor(T value) {
-  return detail::from_nested<T>(value);
+  return tensor<T>(std::vector<T>{value}, Shape{});
 }
 template <Scalar T = float>
-Tensor<T> tensor(typename detail::nested_list<T, 1>::type list) {
-  return detail::from_nested<T>(list);
-}
-template <Scalar T = float>
-Tensor<T> tensor(typename detail::nested_list<T, 2>::type list) {
-  return detail::from_nested<T>(list);
-}
-template <Scalar T = float>
-Tensor<T> tensor(typename detail::nested_list<T, 3>::type list) {
-  return detail::from_nested<T>(list);
-}
-template <Scalar T = float>
-Tensor<T> tensor(typename detail::nested_list<T, 4>::type list) {
-  return detail::from_nested<T>(list);
+Tensor<T> tensor(std::initializer_list<detail::NestedList<T>> items) {
+  Shape shape;
+  std::vector<T> values;
+  int leaf_depth = -1;
+  detail::NestedList<T>(items).flatten(0, shape, values, leaf_depth);
+  if (leaf_depth >= 0 && leaf_depth != shape.size())
+    throw shape_error(detail::str("tensor: ragged nested list: values at depth ", leaf_depth,
+                                  " but lists nested ", shape.size(), " deep"));
+  return tensor<T>(values, shape);
 }
 
 }  // namespace etna

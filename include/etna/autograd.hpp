@@ -1,0 +1,10 @@
+// Automatic differentiation: Var, the recorded graph, backward(), GradientTape, no_grad and
+// gradcheck, with every tensor operation available on Vars.
+#pragma once
+
+#include "etna/autograd/engine.hpp"
+#include "etna/autograd/fused_node.hpp"
+#include "etna/autograd/grad_mode.hpp"
+#include "etna/autograd/node.hpp"
+#include "etna/autograd/var.hpp"
+#include "etna/autograd/var_expr.hpp"

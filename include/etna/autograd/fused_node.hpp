@@ -1,0 +1,263 @@
+// The fused element-wise node: a Var expression is evaluated in one pass and recorded as one
+// node whose backward is one multi-output pass, a per-element local reverse sweep over the
+// expression type (linear in tree depth) that yields every leaf's gradient at once.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "etna/autograd/var_expr.hpp"
+#include "etna/ops/reduce.hpp"
+
+namespace etna::autograd {
+
+// Sums a broadcast gradient back to the shape of the operand it belongs to.
+template <class T, class D>
+Tensor<T, D> sum_to(const Tensor<T, D>& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  std::vector<std::int64_t> dims;
+  const int lead = g.dim() - shape.size();
+  for (int i = 0; i < g.dim(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) dims.push_back(i);
+  Tensor<T, D> reduced = dims.empty() ? g : Tensor<T, D>(etna::sum(g, dims, true));
+  return reduced.reshape(shape);
+}
+
+namespace sweep {
+
+// How a leaf is read: one element, or one SIMD batch (contiguous or strided rows).
+struct ScalarMode {
+  template <class Ev>
+  static auto load(const Ev& ev, std::int64_t j) {
+    return ev.scalar(j);
+  }
+};
+template <class B, bool Contiguous>
+struct BatchMode {
+  template <class Ev>
+  static B load(const Ev& ev, std::int64_t j) {
+    return ev.template batch<B, Contiguous>(j);
+  }
+};
+
+// Forward records keep every node's value for the reverse sweep (in registers).
+template <class V>
+struct LeafRecord {
+  V v;
+};
+template <class V, class Children>
+struct ApplyRecord {
+  V v;
+  Children children;
+};
+
+// Writes leaf gradients of the current row: out[Pos] is null for leaves that need none.
+template <class T, int N>
+struct Sink {
+  std::array<T*, N> out{};
+  std::int64_t j = 0;
+  template <int Pos, class V>
+  void put(const V& g) {
+    if (!out[Pos]) return;
+    if constexpr (std::is_arithmetic_v<V>) out[Pos][j] = g;
+    else g.store_unaligned(out[Pos] + j);
+  }
+};
+
+template <class Mode, class T, class D, class Ev>
+auto forward(const expr::Leaf<T, D>*, const Ev& ev, std::int64_t j) {
+  return LeafRecord<decltype(Mode::load(ev, j))>{Mode::load(ev, j)};
+}
+template <class Mode, class T, class D, class Ev>
+auto forward(const VarLeaf<T, D>*, const Ev& ev, std::int64_t j) {
+  return LeafRecord<decltype(Mode::load(ev, j))>{Mode::load(ev, j)};
+}
+template <class Mode, class T, class Ev>
+auto forward(const expr::Const<T>*, const Ev& ev, std::int64_t j) {
+  return LeafRecord<decltype(Mode::load(ev, j))>{Mode::load(ev, j)};
+}
+template <class Mode, class Op, class... Args, class Ev>
+auto forward(const expr::Apply<Op, Args...>*, const Ev& ev, std::int64_t j) {
+  auto children = [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::make_tuple(
+        forward<Mode>(static_cast<const Args*>(nullptr), std::get<I>(ev.args), j)...);
+  }(std::index_sequence_for<Args...>{});
+  auto y = std::apply([&](const auto&... c) { return ev.op(c.v...); }, children);
+  return ApplyRecord<decltype(y), decltype(children)>{y, children};
+}
+
+// A functor states d out / d arg I (comparisons, logical ops and casts do not).
+template <int I, class Op, class V, class... Args>
+concept HasPartial = requires(const Op& op, V y, Args... args) { op.template partial<I>(y, args...); };
+
+template <int Pos, class Node, class Ev, class R, class V, class S>
+void reverse(const Node*, const Ev&, const R&, const V& adj, S& sink) {
+  if constexpr (leaf_count<Node>::value == 1) sink.template put<Pos>(adj);  // a leaf
+}
+template <int Pos, class Op, class... Args, class Ev, class R, class V, class S>
+void reverse(const expr::Apply<Op, Args...>*, const Ev& ev, const R& rec, const V& adj,
+             S& sink) {
+  using T = typename expr::Apply<Op, Args...>::value_type;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using Child = std::tuple_element_t<I, std::tuple<Args...>>;
+          // Gradients flow into operands of the node's own element type only (not into masks
+          // or through casts), and only where the functor states a partial derivative.
+          if constexpr (leaf_count<Child>::value > 0 &&
+                        std::is_same_v<typename Child::value_type, T> &&
+                        HasPartial<int(I), Op, T, typename Args::value_type...>) {
+            const auto local = std::apply(
+                [&](const auto&... c) { return ev.op.template partial<int(I)>(rec.v, c.v...); },
+                rec.children);
+            reverse<Pos + leaf_offset<I, Args...>()>(static_cast<const Child*>(nullptr),
+                                                     std::get<I>(ev.args),
+                                                     std::get<I>(rec.children), adj * local, sink);
+          }
+        }(),
+        ...);
+  }(std::index_sequence_for<Args...>{});
+}
+
+}  // namespace sweep
+
+template <class T, class D, class E>
+class FusedElementwiseNode final : public Node<T, D> {
+  static constexpr int kLeaves = leaf_count<E>::value;
+  using Inputs = std::array<std::shared_ptr<VarImpl<T, D>>, kLeaves>;
+
+ public:
+  FusedElementwiseNode(const E& e, Inputs inputs) : expression_(e), inputs_(std::move(inputs)) {}
+
+  const char* name() const override {
+    static const std::string n = "FusedBackward[" + expression_name(static_cast<const E*>(nullptr)) + "]";
+    return n.c_str();
+  }
+  void next_nodes(std::vector<NodeBase*>& out) const override {
+    for (const auto& in : inputs_) add_next(out, in);
+  }
+
+ protected:
+  void backward(const Tensor<T, D>& g_in) override {
+    const Tensor<T, D> g = g_in.contiguous();
+    const Shape& shape = g.shape();
+    std::array<Tensor<T, D>, kLeaves> grads;
+    sweep::Sink<T, kLeaves> sink_template;
+    bool any = false;
+    for (int k = 0; k < kLeaves; ++k)
+      if (needs_grad(inputs_[k])) {
+        grads[k] = Tensor<T, D>::allocate(shape);
+        sink_template.out[k] = grads[k].data();
+        any = true;
+      }
+    if (!any) return;
+    run_sweep(g, sink_template);
+    for (int k = 0; k < kLeaves; ++k)
+      if (grads[k].defined()) propagate(inputs_[k], sum_to(grads[k], inputs_[k]->value.shape()));
+  }
+  void release_saved() override {
+    expression_.reset();
+    for (auto& in : inputs_) in.reset();
+  }
+
+ private:
+  // One pass over the output's elements, rows as in cpu_backend::evaluate.
+  void run_sweep(const Tensor<T, D>& g, const sweep::Sink<T, kLeaves>& sink_template) {
+    const Shape& out_shape = g.shape();
+    cpu_backend::Evaluator<E> ev(*expression_, out_shape);
+    cpu_backend::Evaluator<expr::Leaf<T, D>> gev(expr::Leaf<T, D>(g), out_shape);
+    Shape out_strides = contiguous_strides(out_shape);
+    std::vector<Shape*> strides;
+    ev.collect(strides);
+    gev.collect(strides);
+    strides.push_back(&out_strides);
+    Shape shape = out_shape;
+    cpu_backend::detail::collapse_dims(shape, strides);
+    const int rank = shape.size();
+    const std::int64_t inner_n = rank > 0 ? shape[rank - 1] : 1;
+    const std::int64_t outer_n = g.numel() / inner_n;
+    bool contiguous = true;
+    for (Shape* s : strides)
+      if (rank > 0 && (*s)[rank - 1] != 1) contiguous = false;
+
+    auto run_rows = [&](std::int64_t r0, std::int64_t r1, std::int64_t j0, std::int64_t j1) {
+      auto local = ev;
+      auto glocal = gev;
+      Shape idx(std::max(rank - 1, 0), 0);
+      for (std::int64_t r = r0; r < r1; ++r) {
+        std::int64_t rest = r, offset = 0;
+        for (int d = rank - 2; d >= 0; --d) {
+          idx[d] = rest % shape[d];
+          rest /= shape[d];
+          offset += idx[d] * out_strides[d];
+        }
+        local.seek(idx.data(), rank);
+        glocal.seek(idx.data(), rank);
+        sweep::Sink<T, kLeaves> sink = sink_template;
+        for (auto& p : sink.out)
+          if (p) p += offset;
+        if (contiguous) sweep_row<true>(local, glocal, sink, j0, j1);
+        else sweep_row<false>(local, glocal, sink, j0, j1);
+      }
+    };
+    if (outer_n == 1)
+      cpu_backend::parallel_for(0, inner_n, cpu_backend::kParallelGrain / 4,
+                                [&](std::int64_t b, std::int64_t e) { run_rows(0, 1, b, e); });
+    else
+      cpu_backend::parallel_for(
+          0, outer_n, std::max<std::int64_t>(1, cpu_backend::kParallelGrain / 4 / inner_n),
+          [&](std::int64_t b, std::int64_t e) { run_rows(b, e, 0, inner_n); });
+  }
+
+  template <bool Contiguous, class Ev, class GEv>
+  static void sweep_row(const Ev& ev, const GEv& gev, sweep::Sink<T, kLeaves>& sink,
+                        std::int64_t j0, std::int64_t j1) {
+    std::int64_t j = j0;
+    if constexpr (cpu_backend::simd_eligible<E>) {
+      using B = xsimd::batch<T>;
+      using Mode = sweep::BatchMode<B, Contiguous>;
+      constexpr std::int64_t W = B::size;
+      for (; j + W <= j1; j += W) {
+        sink.j = j;
+        const auto rec = sweep::forward<Mode>(static_cast<const E*>(nullptr), ev, j);
+        sweep::reverse<0>(static_cast<const E*>(nullptr), ev, rec, Mode::load(gev, j), sink);
+      }
+    }
+    for (; j < j1; ++j) {
+      sink.j = j;
+      const auto rec = sweep::forward<sweep::ScalarMode>(static_cast<const E*>(nullptr), ev, j);
+      sweep::reverse<0>(static_cast<const E*>(nullptr), ev, rec, gev.scalar(j), sink);
+    }
+  }
+
+  std::optional<E> expression_;
+  Inputs inputs_;
+};
+
+namespace detail {
+
+template <class T, class D, class E>
+std::shared_ptr<VarImpl<T, D>> record_expression(const E& e) {
+  auto impl = std::make_shared<VarImpl<T, D>>();
+  impl->value = Tensor<T, D>(e);
+  if (!recording()) return impl;
+  std::array<std::shared_ptr<VarImpl<T, D>>, leaf_count<E>::value> inputs{};
+  collect_var_leaves<0>(e, inputs);
+  bool any = false;
+  for (auto& in : inputs) {
+    if (in && !in->requires_grad) in.reset();  // nothing to send it
+    any = any || in;
+  }
+  if (!any) return impl;
+  auto node = std::make_shared<FusedElementwiseNode<T, D, E>>(e, std::move(inputs));
+  impl->requires_grad = true;
+  node->set_output(impl);
+  impl->grad_fn = std::move(node);
+  return impl;
+}
+
+}  // namespace detail
+}  // namespace etna::autograd
