@@ -8,3 +8,8 @@
 #include "etna/autograd/node.hpp"
 #include "etna/autograd/var.hpp"
 #include "etna/autograd/var_expr.hpp"
+#include "etna/autograd/function.hpp"
+#include "etna/autograd/ops/matmul.hpp"
+#include "etna/autograd/ops/reduce.hpp"
+#include "etna/autograd/gradcheck.hpp"
+#include "etna/autograd/gradient_tape.hpp"

@@ -11,17 +11,19 @@
 namespace etna::autograd {
 
 // Nodes reachable from root, each after all nodes that consume its output (reverse
-// post-order of an iterative depth-first search, so deep graphs do not recurse).
-inline std::vector<NodeBase*> topological_order(NodeBase* root) {
-  std::vector<NodeBase*> post_order;
-  std::unordered_set<NodeBase*> visited{root};
-  std::vector<std::pair<NodeBase*, std::vector<NodeBase*>>> stack;
-  auto push = [&](NodeBase* n) {
-    std::vector<NodeBase*> next;
+// post-order of an iterative depth-first search, so deep graphs do not recurse). Holding
+// them by shared_ptr keeps every node alive while backward frees saved tensors.
+inline std::vector<std::shared_ptr<NodeBase>> topological_order(std::shared_ptr<NodeBase> root) {
+  using NodePtr = std::shared_ptr<NodeBase>;
+  std::vector<NodePtr> post_order;
+  std::unordered_set<NodeBase*> visited{root.get()};
+  std::vector<std::pair<NodePtr, std::vector<NodePtr>>> stack;
+  auto push = [&](NodePtr n) {
+    std::vector<NodePtr> next;
     n->next_nodes(next);
-    stack.emplace_back(n, std::move(next));
+    stack.emplace_back(std::move(n), std::move(next));
   };
-  push(root);
+  push(std::move(root));
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next.empty()) {
@@ -29,9 +31,9 @@ inline std::vector<NodeBase*> topological_order(NodeBase* root) {
       stack.pop_back();
       continue;
     }
-    NodeBase* child = next.back();
+    NodePtr child = std::move(next.back());
     next.pop_back();
-    if (visited.insert(child).second) push(child);
+    if (visited.insert(child.get()).second) push(std::move(child));
   }
   return {post_order.rbegin(), post_order.rend()};
 }
@@ -44,9 +46,9 @@ void run_backward(const std::shared_ptr<VarImpl<T, D>>& root, const Tensor<T, D>
     root->receive(grad);
     return;
   }
-  const auto order = topological_order(root->grad_fn.get());
+  const auto order = topological_order(root->grad_fn);
   root->grad_fn->add_out_grad(grad);
-  for (NodeBase* node : order) node->run_backward(retain_graph);
+  for (const auto& node : order) node->run_backward(retain_graph);
 }
 
 }  // namespace etna::autograd

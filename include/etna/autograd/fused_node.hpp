@@ -136,7 +136,7 @@ class FusedElementwiseNode final : public Node<T, D> {
     static const std::string n = "FusedBackward[" + expression_name(static_cast<const E*>(nullptr)) + "]";
     return n.c_str();
   }
-  void next_nodes(std::vector<NodeBase*>& out) const override {
+  void next_nodes(std::vector<std::shared_ptr<NodeBase>>& out) const override {
     for (const auto& in : inputs_) add_next(out, in);
   }
 

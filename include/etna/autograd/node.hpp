@@ -36,7 +36,7 @@ class NodeBase {
   virtual ~NodeBase() = default;
   virtual const char* name() const = 0;
   // The creator nodes of this node's inputs (edges of the graph, for the topological order).
-  virtual void next_nodes(std::vector<NodeBase*>& out) const = 0;
+  virtual void next_nodes(std::vector<std::shared_ptr<NodeBase>>& out) const = 0;
   // Propagates the accumulated output gradient to the inputs; frees saved tensors unless
   // keep_graph (retain_graph), after which a second backward raises.
   virtual void run_backward(bool keep_graph) = 0;
@@ -109,8 +109,9 @@ void propagate(const std::shared_ptr<VarImpl<T, D>>& input, const Tensor<T, D>& 
 
 // Adds an input's creator node to a list of graph edges.
 template <class T, class D>
-void add_next(std::vector<NodeBase*>& out, const std::shared_ptr<VarImpl<T, D>>& input) {
-  if (input && input->grad_fn) out.push_back(input->grad_fn.get());
+void add_next(std::vector<std::shared_ptr<NodeBase>>& out,
+              const std::shared_ptr<VarImpl<T, D>>& input) {
+  if (input && input->grad_fn) out.push_back(input->grad_fn);
 }
 
 // An input worth recording: it requires grad (as a leaf or through its creator).

@@ -42,7 +42,7 @@ inline Shape infer_shape(Shape shape, std::int64_t numel, std::string_view op,
 inline bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape,
                          Shape& out) {
   out = Shape(new_shape.size(), 1);
-  if (shape.numel() == 0) {
+  if (shape.numel() == 0 || shape.empty()) {  // nothing to preserve: empty or 0-d
     out = contiguous_strides(new_shape);
     return true;
   }
