@@ -1,5 +1,5 @@
-// The whole CPU library in one include. GPU code additionally includes <etna/cuda.hpp>
-// from .cu files compiled by nvcc.
+// The whole CPU library in one include: tensors, expressions, tensor ops and autograd. GPU code
+// additionally includes <etna/cuda.hpp> from .cu files compiled by nvcc.
 #pragma once
 
 #include "etna/core/device.hpp"
@@ -12,4 +12,10 @@
 #include "etna/core/tensor.hpp"
 #include "etna/core/xtensor_interop.hpp"
 #include "etna/expr/operators.hpp"
+#include "etna/ops/indexing.hpp"
+#include "etna/ops/join.hpp"
 #include "etna/ops/matmul.hpp"
+#include "etna/ops/pad.hpp"
+#include "etna/ops/reduce.hpp"
+#include "etna/ops/softmax.hpp"
+#include "etna/autograd.hpp"

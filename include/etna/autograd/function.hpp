@@ -17,7 +17,7 @@ auto as_var(const X& x) {
   using D = typename expr_t<X>::device_type;
   if constexpr (is_var<std::remove_cvref_t<X>>::value) return x;
   else if constexpr (VarLike<X>) return Var<T, D>(x);
-  else return Var<T, D>(eval(x), false);
+  else return Var<T, D>(x, false);  // a tensor is shared, an expression evaluated
 }
 
 namespace autograd {

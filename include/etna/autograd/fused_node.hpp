@@ -93,6 +93,46 @@ auto forward(const expr::Apply<Op, Args...>*, const Ev& ev, std::int64_t j) {
 template <int I, class Op, class V, class... Args>
 concept HasPartial = requires(const Op& op, V y, Args... args) { op.template partial<I>(y, args...); };
 
+// Gradients flow into operand I of an Apply node only when it holds leaves, has the node's own
+// element type (not a mask, not across a cast) and the functor states a partial derivative.
+template <std::size_t I, class Op, class... Args>
+constexpr bool flows_into() {
+  using T = typename expr::Apply<Op, Args...>::value_type;
+  using Child = std::tuple_element_t<I, std::tuple<Args...>>;
+  return leaf_count<Child>::value > 0 && std::is_same_v<typename Child::value_type, T> &&
+         HasPartial<int(I), Op, T, typename Args::value_type...>;
+}
+
+// Which leaf positions a gradient can reach. The others (Vars inside a where() mask or a cast)
+// get no gradient buffer and no edge, so nothing uninitialised is ever propagated.
+template <class E>
+struct ReachableLeaves {
+  static constexpr std::array<bool, leaf_count<E>::value> get() {
+    std::array<bool, leaf_count<E>::value> out{};
+    for (auto& b : out) b = true;
+    return out;
+  }
+};
+template <class Op, class... Args>
+struct ReachableLeaves<expr::Apply<Op, Args...>> {
+  static constexpr std::array<bool, leaf_count<expr::Apply<Op, Args...>>::value> get() {
+    std::array<bool, leaf_count<expr::Apply<Op, Args...>>::value> out{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            using Child = std::tuple_element_t<I, std::tuple<Args...>>;
+            if constexpr (flows_into<I, Op, Args...>()) {
+              constexpr auto sub = ReachableLeaves<Child>::get();
+              for (std::size_t k = 0; k < sub.size(); ++k)
+                out[leaf_offset<I, Args...>() + k] = sub[k];
+            }
+          }(),
+          ...);
+    }(std::index_sequence_for<Args...>{});
+    return out;
+  }
+};
+
 template <int Pos, class Node, class Ev, class R, class V, class S>
 void reverse(const Node*, const Ev&, const R&, const V& adj, S& sink) {
   if constexpr (leaf_count<Node>::value == 1) sink.template put<Pos>(adj);  // a leaf
@@ -100,16 +140,11 @@ void reverse(const Node*, const Ev&, const R&, const V& adj, S& sink) {
 template <int Pos, class Op, class... Args, class Ev, class R, class V, class S>
 void reverse(const expr::Apply<Op, Args...>*, const Ev& ev, const R& rec, const V& adj,
              S& sink) {
-  using T = typename expr::Apply<Op, Args...>::value_type;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
           using Child = std::tuple_element_t<I, std::tuple<Args...>>;
-          // Gradients flow into operands of the node's own element type only (not into masks
-          // or through casts), and only where the functor states a partial derivative.
-          if constexpr (leaf_count<Child>::value > 0 &&
-                        std::is_same_v<typename Child::value_type, T> &&
-                        HasPartial<int(I), Op, T, typename Args::value_type...>) {
+          if constexpr (flows_into<I, Op, Args...>()) {
             const auto local = std::apply(
                 [&](const auto&... c) { return ev.op.template partial<int(I)>(rec.v, c.v...); },
                 rec.children);
@@ -144,17 +179,23 @@ class FusedElementwiseNode final : public Node<T, D> {
   void backward(const Tensor<T, D>& g_in) override {
     const Tensor<T, D> g = g_in.contiguous();
     const Shape& shape = g.shape();
+    // When nothing else holds the incoming gradient (only the engine's handle and this one, or
+    // a fresh contiguous copy), its buffer becomes the first operand's gradient: the sweep reads
+    // each element of g before writing that element's gradients, and a fresh large buffer costs
+    // page faults and kernel zeroing, the main cost of this node on big tensors.
+    bool reuse_g = g.storage().use_count() == (g.storage() == g_in.storage() ? 2 : 1);
     std::array<Tensor<T, D>, kLeaves> grads;
     sweep::Sink<T, kLeaves> sink_template;
     bool any = false;
     for (int k = 0; k < kLeaves; ++k)
       if (needs_grad(inputs_[k])) {
-        grads[k] = Tensor<T, D>::allocate(shape);
+        grads[k] = reuse_g ? g : Tensor<T, D>::allocate(shape);
+        reuse_g = false;
         sink_template.out[k] = grads[k].data();
         any = true;
       }
     if (!any) return;
-    run_sweep(g, sink_template);
+    if (g.numel() > 0) run_sweep(g, sink_template);  // an empty row would divide by zero
     for (int k = 0; k < kLeaves; ++k)
       if (grads[k].defined()) propagate(inputs_[k], sum_to(grads[k], inputs_[k]->value.shape()));
   }
@@ -242,13 +283,16 @@ namespace detail {
 template <class T, class D, class E>
 std::shared_ptr<VarImpl<T, D>> record_expression(const E& e) {
   auto impl = std::make_shared<VarImpl<T, D>>();
-  impl->value = Tensor<T, D>(e);
+  impl->value = Tensor<T, D>::allocate(e.shape());
+  etna::detail::assign_expression(impl->value, e);
   if (!recording()) return impl;
   std::array<std::shared_ptr<VarImpl<T, D>>, leaf_count<E>::value> inputs{};
   collect_var_leaves<0>(e, inputs);
+  constexpr auto reachable = sweep::ReachableLeaves<E>::get();
   bool any = false;
-  for (auto& in : inputs) {
-    if (in && !in->requires_grad) in.reset();  // nothing to send it
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    auto& in = inputs[k];
+    if (in && (!in->requires_grad || !reachable[k])) in.reset();  // nothing to send it
     any = any || in;
   }
   if (!any) return impl;

@@ -49,6 +49,29 @@ class NodeBase {
 template <class T, class D>
 class Node;
 
+namespace detail {
+// Drops one owner of a node. Destroying a node destroys its inputs, whose nodes it may destroy
+// in turn: on a long chain (an RNN unrolled 1M steps) that recursion overflows the stack. The
+// outermost release therefore runs a loop and nested ones only hand their node to it.
+inline void release_node(std::shared_ptr<NodeBase> node) {
+  if (node.use_count() != 1) return;  // another owner keeps it: a plain decrement
+  thread_local std::vector<std::shared_ptr<NodeBase>>* pending = nullptr;
+  if (pending) {
+    pending->push_back(std::move(node));
+    return;
+  }
+  std::vector<std::shared_ptr<NodeBase>> stack;
+  stack.push_back(std::move(node));
+  pending = &stack;
+  while (!stack.empty()) {
+    std::shared_ptr<NodeBase> last = std::move(stack.back());
+    stack.pop_back();
+    last.reset();  // may push the nodes of inputs it owned last
+  }
+  pending = nullptr;
+}
+}  // namespace detail
+
 template <class T, class D>
 struct VarImpl {
   Tensor<T, D> value;
@@ -57,6 +80,10 @@ struct VarImpl {
   bool requires_grad = false;
   bool retains_grad = false;
   Tensor<T, D>* capture_slot = nullptr;  // GradientTape::gradient's output for this Var
+
+  ~VarImpl() {
+    if (grad_fn) detail::release_node(std::move(grad_fn));
+  }
 
   // Receives a gradient: into the tape's capture slot while capturing, else into .grad.
   void receive(const Tensor<T, D>& g) {

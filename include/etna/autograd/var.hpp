@@ -33,11 +33,13 @@ class Var {
 
   // An undefined Var (no value).
   Var() = default;
-  // A leaf holding `value` (a tensor or a tensor expression, evaluated now).
+  // A leaf holding `value`: a tensor is shared (a handle, as everywhere in etna, so an in-place
+  // update of the tensor is an update of the Var); a tensor expression is evaluated now.
   template <TensorLike X>
     requires std::is_same_v<value_type_of<X>, T>
   Var(const X& value, bool requires_grad = false) : impl_(std::make_shared<Impl>()) {  // NOLINT
-    impl_->value = eval(value);
+    if constexpr (TensorType<X>) impl_->value = value;
+    else impl_->value = eval(value);
     set_requires_grad(requires_grad);
   }
   // The value of an expression over Vars: one fused pass, recorded as one graph node.
@@ -78,12 +80,12 @@ class Var {
     impl_->retains_grad = true;
   }
   // Clears the gradient (the next backward starts from zero).
-  void zero_grad() { impl_->grad = Tensor<T, D>(); }
+  void zero_grad() { impl().grad = Tensor<T, D>(); }
   void set_grad(const Tensor<T, D>& g) {
     if (g.defined() && !(g.shape() == shape()))
       throw shape_error(etna::detail::str("set_grad: gradient of shape ", g.shape(),
                                           " does not match the Var's shape ", shape()));
-    impl_->grad = g;
+    impl().grad = g;
   }
   // A leaf sharing the value, cut from the graph (does not require grad).
   Var detach() const { return Var(value(), false); }
@@ -110,6 +112,44 @@ class Var {
   }
 
   const std::shared_ptr<Impl>& impl_ptr() const { return impl_; }
+
+  // ---- views (autograd/ops/views.hpp) ----
+  // Tensor's views on Vars: the result shares this Var's storage and its gradient flows back
+  // here. Defined in etna/autograd/ops/views.hpp (included by etna/autograd.hpp), reached
+  // through argument-dependent lookup of var_views so that this header need not include it.
+  Var view(Shape shape) const { return var_views(*this).view(shape); }
+  Var reshape(Shape shape) const { return var_views(*this).reshape(shape); }  // may copy
+  Var flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const {
+    return var_views(*this).flatten(start_dim, end_dim);
+  }
+  Var transpose(std::int64_t d0, std::int64_t d1) const {
+    return var_views(*this).transpose(d0, d1);
+  }
+  Var transpose() const { return var_views(*this).transpose(); }  // at most 2 dimensions
+  Var t() const { return var_views(*this).transpose(); }
+  Var permute(std::initializer_list<std::int64_t> dims) const {
+    return var_views(*this).permute(std::vector<std::int64_t>(dims));
+  }
+  Var permute(const std::vector<std::int64_t>& dims) const {
+    return var_views(*this).permute(dims);
+  }
+  Var slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const {
+    return var_views(*this).slice(dim, start, end, step);
+  }
+  Var narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
+    return var_views(*this).narrow(dim, start, length);
+  }
+  Var select(std::int64_t dim, std::int64_t index) const {
+    return var_views(*this).select(dim, index);
+  }
+  Var operator[](std::int64_t index) const { return var_views(*this).select(0, index); }
+  Var squeeze() const { return var_views(*this).squeeze(); }
+  Var squeeze(std::int64_t dim) const { return var_views(*this).squeeze(dim); }
+  Var unsqueeze(std::int64_t dim) const { return var_views(*this).unsqueeze(dim); }
+  Var expand(Shape shape) const { return var_views(*this).expand(shape); }
+  Var broadcast_to(Shape shape) const { return var_views(*this).expand(shape); }
+  Var contiguous() const { return var_views(*this).contiguous(); }  // copies only if needed
+  Var clone() const { return var_views(*this).clone(); }
 
  private:
   Impl& impl() const {

@@ -65,6 +65,7 @@ Tensor<T> linspace(double start, double end, std::int64_t steps) {
   const std::int64_t half = steps / 2;
   for (std::int64_t i = 0; i < steps; ++i)
     t.data()[i] = static_cast<T>(i < half ? start + step * i : end - step * (steps - 1 - i));
+  if (steps == 1) t.data()[0] = static_cast<T>(start);  // one step is `start`, as PyTorch
   return t;
 }
 

@@ -1,5 +1,5 @@
-// operator<< for tensors, formatted like PyTorch's repr: aligned columns, 4 decimals (or
-// scientific notation for very large/small magnitudes), "..." summaries above 1000 elements.
+// operator<< for tensors, formatted exactly like PyTorch 1.13's repr (torch/_tensor_str.py):
+// one width and notation for all elements, 80-column lines, "..." summaries above 1000 elements.
 #pragma once
 
 #include <algorithm>
@@ -15,13 +15,18 @@
 namespace etna {
 namespace detail {
 
+inline constexpr std::int64_t kPrintThreshold = 1000, kPrintEdgeItems = 3;
+inline constexpr int kPrintLineWidth = 80, kPrintPrecision = 4;
+
+// PyTorch's _Formatter: the notation (integer-valued, fixed or scientific) and the width come
+// from the nonzero finite values shown; zeros, NaN and infinities are padded to that width.
 struct PrintFormat {
-  enum Kind { integer, integral_float, fixed, scientific, boolean } kind = fixed;
+  bool floating = false, int_mode = true, sci_mode = false;
   int width = 1;
 };
 
 template <class T>
-std::string format_value(T v, const PrintFormat& f) {
+std::string format_unpadded(T v, const PrintFormat& f) {
   std::ostringstream s;
   if constexpr (std::is_same_v<T, bool>) {
     s << (v ? "True" : "False");
@@ -30,14 +35,42 @@ std::string format_value(T v, const PrintFormat& f) {
   } else {
     if (std::isnan(v)) s << "nan";
     else if (std::isinf(v)) s << (v > 0 ? "inf" : "-inf");
-    else if (f.kind == PrintFormat::integral_float) s << std::fixed << std::setprecision(0) << v << '.';
-    else if (f.kind == PrintFormat::scientific) s << std::scientific << std::setprecision(4) << v;
-    else s << std::fixed << std::setprecision(4) << v;
+    else if (f.sci_mode) s << std::scientific << std::setprecision(kPrintPrecision) << v;
+    else if (f.int_mode) s << std::fixed << std::setprecision(0) << v << '.';
+    else s << std::fixed << std::setprecision(kPrintPrecision) << v;
   }
   return s.str();
 }
 
-inline constexpr std::int64_t kPrintThreshold = 1000, kPrintEdgeItems = 3;
+template <class T>
+std::string format_value(T v, const PrintFormat& f) {
+  std::string s = format_unpadded(v, f);
+  if (static_cast<int>(s.size()) < f.width) s.insert(0, static_cast<std::size_t>(f.width) - s.size(), ' ');
+  return s;
+}
+
+template <class T>
+PrintFormat make_format(const std::vector<T>& shown) {
+  PrintFormat f;
+  if constexpr (!std::is_floating_point_v<T>) {
+    for (T v : shown) f.width = std::max<int>(f.width, static_cast<int>(format_unpadded(v, f).size()));
+  } else {
+    f.floating = true;
+    std::vector<T> values;
+    for (T v : shown)
+      if (std::isfinite(v) && v != 0) values.push_back(v);
+    if (values.empty()) return f;
+    double max_abs = 0, min_abs = INFINITY;
+    for (T v : values) {
+      max_abs = std::max(max_abs, std::fabs(static_cast<double>(v)));
+      min_abs = std::min(min_abs, std::fabs(static_cast<double>(v)));
+      if (v != std::ceil(v)) f.int_mode = false;
+    }
+    f.sci_mode = max_abs / min_abs > 1000.0 || max_abs > 1.0e8 || (!f.int_mode && min_abs < 1.0e-4);
+    for (T v : values) f.width = std::max<int>(f.width, static_cast<int>(format_unpadded(v, f).size()));
+  }
+  return f;
+}
 
 // Indices printed along a dimension of size n: all, or the first and last edge items.
 inline std::vector<std::int64_t> printed_indices(std::int64_t n, bool summarize) {
@@ -64,67 +97,75 @@ void collect_shown(const Tensor<T, D>& t, bool summarize, std::vector<T>& out) {
 }
 
 template <class T, class D>
-void print_values(std::ostream& out, const Tensor<T, D>& t, const PrintFormat& f,
-                  bool summarize, int indent) {
-  if (t.dim() == 0) {
-    out << std::setw(f.width) << format_value(t.item(), f);
-    return;
-  }
-  out << '[';
+std::string tensor_str(const Tensor<T, D>& t, const PrintFormat& f, bool summarize, int indent) {
+  if (t.dim() == 0) return format_value(t.item(), f);
   const auto idx = printed_indices(t.shape()[0], summarize);
-  for (std::size_t k = 0; k < idx.size(); ++k) {
-    if (k) {
-      out << ',';
-      if (t.dim() == 1) out << ' ';
-      else out << std::string(static_cast<std::size_t>(t.dim() - 1), '\n')
-               << std::string(static_cast<std::size_t>(indent + 1), ' ');
+  std::string out = "[";
+  if (t.dim() == 1) {  // elements wrapped to the line width
+    const int per_line = std::max(1, (kPrintLineWidth - indent) / (f.width + 2));
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      if (k && k % per_line == 0) out.append(",\n").append(static_cast<std::size_t>(indent + 1), ' ');
+      else if (k) out.append(", ");
+      out.append(idx[k] < 0 ? std::string(" ...") : format_value(t(idx[k]), f));
     }
-    if (idx[k] < 0) out << "...";
-    else print_values(out, t.select(0, idx[k]), f, summarize, indent + 1);
+  } else {
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      if (k)
+        out.append(",")
+            .append(static_cast<std::size_t>(t.dim() - 1), '\n')
+            .append(static_cast<std::size_t>(indent + 1), ' ');
+      out.append(idx[k] < 0 ? std::string("...")
+                            : tensor_str(t.select(0, idx[k]), f, summarize, indent + 1));
+    }
   }
-  out << ']';
+  return out.append("]");
 }
 
 }  // namespace detail
 
 template <Scalar T, Device D>
 std::ostream& operator<<(std::ostream& out, const Tensor<T, D>& t) {
-  const bool summarize = t.numel() > detail::kPrintThreshold;
-  detail::PrintFormat f;
-  std::vector<T> shown;
-  if (t.numel() > 0) detail::collect_shown(t, summarize, shown);
-  if constexpr (std::is_same_v<T, bool>) {
-    f.kind = detail::PrintFormat::boolean;
-  } else if constexpr (std::is_integral_v<T>) {
-    f.kind = detail::PrintFormat::integer;
-  } else {
-    bool integral = true;
-    double max_abs = 0, min_abs = INFINITY;
-    for (T v : shown) {
-      if (!std::isfinite(v)) continue;
-      if (v != std::round(v)) integral = false;
-      max_abs = std::max(max_abs, std::fabs(double(v)));
-      if (v != 0) min_abs = std::min(min_abs, std::fabs(double(v)));
+  constexpr int indent = 7;  // "tensor("
+  std::string body = "tensor(";
+  std::vector<std::string> suffixes;
+  if (t.numel() == 0) {
+    body += "[]";
+    if (t.dim() != 1) {  // the shape as a Python tuple, as PyTorch
+      std::string size = "size=(";
+      for (int i = 0; i < t.dim(); ++i) size.append(i ? ", " : "").append(std::to_string(t.shape()[i]));
+      suffixes.push_back(size.append(")"));
     }
-    if (integral && max_abs < 1e8) f.kind = detail::PrintFormat::integral_float;
-    else if (max_abs >= 1e8 || (min_abs < 1e-4 && min_abs > 0) ||
-             (min_abs != INFINITY && max_abs / min_abs > 1000))
-      f.kind = detail::PrintFormat::scientific;
+    if constexpr (!std::is_same_v<T, float>) suffixes.push_back(detail::str("dtype=", dtype_name<T>()));
+  } else {
+    const bool summarize = t.numel() > detail::kPrintThreshold;
+    std::vector<T> shown;
+    detail::collect_shown(t, summarize, shown);
+    body += detail::tensor_str(t, detail::make_format(shown), summarize, indent);
+    if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, std::int64_t> &&
+                  !std::is_same_v<T, bool>)
+      suffixes.push_back(detail::str("dtype=", dtype_name<T>()));
   }
-  for (T v : shown) f.width = std::max<int>(f.width, static_cast<int>(detail::format_value(v, f).size()));
-  out << "tensor(";
-  if (t.numel() == 0 && t.dim() > 0) out << "[]";
-  else detail::print_values(out, t, f, summarize, 7);
-  if (t.numel() == 0 && t.dim() > 0 && t.dim() != 1) out << ", size=" << t.shape();
-  if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, std::int64_t> &&
-                !std::is_same_v<T, bool>)
-    out << ", dtype=" << dtype_name<T>();
-  if constexpr (!std::is_same_v<D, cpu>) out << ", device='" << D::name << "'";
-  return out << ')';
+  if constexpr (!std::is_same_v<D, cpu>) suffixes.push_back(detail::str("device='", D::name, "'"));
+  // PyTorch's _add_suffixes: a suffix that would pass the line width starts a new line. The
+  // lengths are PyTorch's, whose dtypes read "dtype=torch.float64", so lines break alike.
+  const auto newline = body.rfind('\n');
+  std::size_t last_line = newline == std::string::npos ? body.size() + 2 : body.size() - newline + 1;
+  for (const auto& s : suffixes) {
+    const std::size_t len = s.size() + (s.rfind("dtype=", 0) == 0 ? 6 : 0);  // "torch."
+    if (last_line + len + 2 > static_cast<std::size_t>(detail::kPrintLineWidth)) {
+      body.append(",\n").append(static_cast<std::size_t>(indent), ' ').append(s);
+      last_line = indent + len;
+    } else {
+      body.append(", ").append(s);
+      last_line += len + 2;
+    }
+  }
+  return out << body << ')';
 }
 
 // Printing a lazy expression evaluates it first.
 template <ExpressionNode E>
+  requires(!contains_var<E>::value)
 std::ostream& operator<<(std::ostream& out, const E& e) {
   return out << Tensor<typename E::value_type, typename E::device_type>(e);
 }

@@ -21,6 +21,10 @@ namespace etna {
 struct expr_tag {};
 template <class E>
 concept ExpressionNode = std::derived_from<std::remove_cvref_t<E>, expr_tag>;
+// Whether an expression reads a Var (specialised in expr/node.hpp and autograd/): such an
+// expression becomes a Var, never silently a Tensor that drops its gradient.
+template <class E>
+struct contains_var : std::false_type {};
 
 template <Scalar T, Device D = cpu>
 class Tensor;
@@ -54,7 +58,7 @@ class Tensor {
 
   // Materialises a lazy expression into new contiguous storage (one fused pass).
   template <ExpressionNode E>
-    requires std::is_same_v<typename E::value_type, T>
+    requires std::is_same_v<typename E::value_type, T> && (!contains_var<E>::value)
   Tensor(const E& e) : Tensor(allocate(e.shape())) {  // NOLINT: implicit on purpose
     detail::assign_expression(*this, e);
   }
@@ -62,7 +66,7 @@ class Tensor {
   // `t = expr` rebinds t to the expression's value like Python assignment; when t is the only
   // handle to contiguous storage of the right shape, the storage is reused (no allocation).
   template <ExpressionNode E>
-    requires std::is_same_v<typename E::value_type, T>
+    requires std::is_same_v<typename E::value_type, T> && (!contains_var<E>::value)
   Tensor& operator=(const E& e) {
     if (storage_ && storage_.use_count() == 1 && is_contiguous() && shape_ == e.shape())
       detail::assign_expression(*this, e);
@@ -238,4 +242,8 @@ typename Tensor<T, D>::iterator Tensor<T, D>::end() const {
 
 }  // namespace etna
 
+// Views, then the expression nodes, which include the evaluator that defines
+// detail::assign_expression at their end. This order lets any one of these headers be included
+// first (node.hpp needs the complete Tensor; the evaluator needs the complete nodes).
 #include "etna/core/tensor_views.hpp"
+#include "etna/expr/node.hpp"

@@ -239,6 +239,8 @@ Tensor<T, D> Tensor<T, D>::expand(Shape target) const {
       continue;
     }
     if (target[i] == -1) target[i] = shape_[j];
+    if (target[i] < 0)
+      throw shape_error(detail::str("expand: invalid size ", target[i], " in ", target));
     if (shape_[j] == target[i]) {
       strides[i] = strides_[j];
     } else if (shape_[j] != 1) {
@@ -282,5 +284,3 @@ auto Tensor<T, D>::to() const {
 }
 
 }  // namespace etna
-
-#include "etna/backend/cpu/evaluate.hpp"

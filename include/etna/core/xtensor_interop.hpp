@@ -6,21 +6,26 @@
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xstrided_view.hpp>
 
 #include "etna/core/factory.hpp"
 
 namespace etna {
 
-// An xtensor adaptor over the tensor's elements: writes through it change the tensor.
+// An xtensor view of the tensor's elements (no copy, strides kept): writes through it change
+// the tensor. It is a strided view over a flat adaptor of the memory the tensor spans, because
+// an xarray_adaptor needs exactly numel() elements of buffer, which a stepped slice lacks.
 template <Scalar T>
 auto adapt(const Tensor<T>& t) {
   std::vector<std::size_t> shape(t.shape().begin(), t.shape().end());
   std::vector<std::ptrdiff_t> strides(t.strides().begin(), t.strides().end());
-  std::size_t extent = 1;  // elements spanned from data(), so the adaptor's buffer covers them
+  std::size_t extent = 1;  // elements spanned from data(), so the flat buffer covers them
   for (int i = 0; i < t.dim(); ++i)
     extent += static_cast<std::size_t>(t.strides()[i] * (t.shape()[i] - 1));
   if (t.numel() == 0) extent = 0;
-  return xt::adapt(t.data(), extent, xt::no_ownership(), shape, strides);
+  auto flat = xt::adapt(t.data(), extent, xt::no_ownership(), std::vector<std::size_t>{extent});
+  return xt::strided_view(std::move(flat), std::move(shape), std::move(strides), 0,
+                          xt::layout_type::dynamic);
 }
 
 // A copy of the tensor as an xt::xarray.

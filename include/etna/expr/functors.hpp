@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "etna/core/macros.hpp"
 #include "etna/expr/math.hpp"
@@ -102,8 +103,9 @@ struct Relu {
   template <class V> ETNA_HD V operator()(V x) const {
     return math::select(x < splat(0, x), splat(0, x), x);
   }
+  // 0 where x <= 0, else 1 (so 1 at NaN, as PyTorch's threshold_backward).
   template <int I, class V> ETNA_HD V partial(V, V x) const {
-    return math::select(x > splat(0, x), splat(1, x), splat(0, x));
+    return math::select(x <= splat(0, x), splat(0, x), splat(1, x));
   }
 };
 struct LeakyRelu {
@@ -177,29 +179,35 @@ struct Softplus {
                         splat(1, x) / (splat(1, x) + math::exp(-bx)));
   }
 };
-// clamp(x, lo, hi); either bound may be absent (clamp_min/clamp_max). The gradient passes
-// where lo <= x <= hi, as PyTorch.
+// clamp(x, lo, hi); either bound may be absent (clamp_min/clamp_max). NaN stays NaN (written
+// with select: SIMD max/min instructions would return the bound). The gradient passes where
+// lo <= x <= hi (so not at NaN), as PyTorch.
 struct Clamp {
   static constexpr const char* name = "clamp";
   double lo = 0, hi = 0;
   bool has_lo = true, has_hi = true;
   template <class V> ETNA_HD V operator()(V x) const {
     V r = x;
-    if (has_lo) r = math::max(r, splat(lo, x));
-    if (has_hi) r = math::min(r, splat(hi, x));
+    if (has_lo) r = math::select(r < splat(lo, x), splat(lo, x), r);
+    if (has_hi) r = math::select(r > splat(hi, x), splat(hi, x), r);
     return r;
   }
   template <int I, class V> ETNA_HD V partial(V, V x) const {
     V g = splat(1, x);
-    if (has_lo) g = math::select(x < splat(lo, x), splat(0, x), g);
-    if (has_hi) g = math::select(x > splat(hi, x), splat(0, x), g);
+    if (has_lo) g = math::select(x >= splat(lo, x), g, splat(0, x));
+    if (has_hi) g = math::select(x <= splat(hi, x), g, splat(0, x));
     return g;
   }
 };
 template <class To>
 struct Cast {
   static constexpr const char* name = "cast";
-  template <class V> ETNA_HD To operator()(V x) const { return static_cast<To>(x); }
+  // A SIMD batch reaches the cast only when source and target types are equal (the evaluator
+  // vectorises uniform trees only), so it passes through unchanged.
+  template <class V> ETNA_HD auto operator()(V x) const {
+    if constexpr (std::is_arithmetic_v<V>) return static_cast<To>(x);
+    else return x;
+  }
 };
 struct LogicalNot {
   static constexpr const char* name = "logical_not";
@@ -237,28 +245,35 @@ struct Pow {
   template <int I, class V> ETNA_HD V partial(V y, V a, V b) const {
     if constexpr (I == 0) {
       return math::select(b == splat(0, a), splat(0, a), b * math::pow(a, b - splat(1, a)));
-    } else {  // d/db a^b = a^b log a, taken as 0 at a == 0 (PyTorch's convention)
-      return math::select(a == splat(0, a), splat(0, a), y * math::log(a));
+    } else {  // d/db a^b = a^b log a, taken as 0 at a == 0 when b >= 0 (PyTorch's convention)
+      const V zero = splat(0, a);
+      return math::select(a == zero, math::select(b >= zero, zero, y * math::log(a)),
+                          y * math::log(a));
     }
   }
 };
-// maximum/minimum split the gradient evenly on ties, as PyTorch does.
+// maximum/minimum propagate NaN from either side and split the gradient evenly on ties, as
+// PyTorch does (which also passes the full gradient to both sides when one is NaN).
 struct Maximum {
   static constexpr const char* name = "maximum";
-  template <class V> ETNA_HD V operator()(V a, V b) const { return math::max(a, b); }
+  template <class V> ETNA_HD V operator()(V a, V b) const {
+    return math::select(math::isnan(a), a, math::select(math::isnan(b), b, math::max(a, b)));
+  }
   template <int I, class V> ETNA_HD V partial(V, V a, V b) const {
-    const V win = I == 0 ? math::select(a > b, splat(1, a), splat(0, a))
-                         : math::select(b > a, splat(1, a), splat(0, a));
-    return math::select(a == b, splat(0.5, a), win);
+    const V g = I == 0 ? math::select(a < b, splat(0, a), splat(1, a))
+                          : math::select(a > b, splat(0, a), splat(1, a));
+    return math::select(a == b, splat(0.5, a), g);
   }
 };
 struct Minimum {
   static constexpr const char* name = "minimum";
-  template <class V> ETNA_HD V operator()(V a, V b) const { return math::min(a, b); }
+  template <class V> ETNA_HD V operator()(V a, V b) const {
+    return math::select(math::isnan(a), a, math::select(math::isnan(b), b, math::min(a, b)));
+  }
   template <int I, class V> ETNA_HD V partial(V, V a, V b) const {
-    const V win = I == 0 ? math::select(a < b, splat(1, a), splat(0, a))
-                         : math::select(b < a, splat(1, a), splat(0, a));
-    return math::select(a == b, splat(0.5, a), win);
+    const V g = I == 0 ? math::select(a > b, splat(0, a), splat(1, a))
+                          : math::select(a < b, splat(0, a), splat(1, a));
+    return math::select(a == b, splat(0.5, a), g);
   }
 };
 

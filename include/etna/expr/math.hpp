@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "etna/core/macros.hpp"
@@ -27,7 +28,10 @@ template <Arithmetic T> ETNA_HD T sin(T x) { return std::sin(x); }
 template <Arithmetic T> ETNA_HD T cos(T x) { return std::cos(x); }
 template <Arithmetic T> ETNA_HD T erf(T x) { return std::erf(x); }
 template <Arithmetic T> ETNA_HD T pow(T x, T y) { return std::pow(x, y); }
-template <Arithmetic T> ETNA_HD T abs(T x) { return x < T(0) ? T(-x) : x; }
+template <Arithmetic T> ETNA_HD T abs(T x) {
+  if constexpr (std::is_floating_point_v<T>) return std::fabs(x);  // abs(-0.0) is +0.0
+  else return x < T(0) ? T(-x) : x;
+}
 template <Arithmetic T> ETNA_HD T max(T a, T b) { return a < b ? b : a; }
 template <Arithmetic T> ETNA_HD T min(T a, T b) { return b < a ? b : a; }
 template <Arithmetic T> ETNA_HD T select(bool c, T a, T b) { return c ? a : b; }
@@ -54,7 +58,19 @@ template <class T, class A> xsimd::batch<T, A> tanh(const xsimd::batch<T, A>& x)
 template <class T, class A> xsimd::batch<T, A> sin(const xsimd::batch<T, A>& x) { return xsimd::sin(x); }
 template <class T, class A> xsimd::batch<T, A> cos(const xsimd::batch<T, A>& x) { return xsimd::cos(x); }
 template <class T, class A> xsimd::batch<T, A> erf(const xsimd::batch<T, A>& x) { return xsimd::erf(x); }
-template <class T, class A> xsimd::batch<T, A> pow(const xsimd::batch<T, A>& x, const xsimd::batch<T, A>& y) { return xsimd::pow(x, y); }
+// xsimd 8.1's pow misses C's special cases; restore them: x^0 = 1 and 1^y = 1 (even for NaN),
+// (-1)^(+-inf) = 1, and 0^y = inf for y < 0 (-inf for -0 and an odd integer y).
+template <class T, class A>
+xsimd::batch<T, A> pow(const xsimd::batch<T, A>& x, const xsimd::batch<T, A>& y) {
+  using B = xsimd::batch<T, A>;
+  const B zero(T(0)), one(T(1)), inf(std::numeric_limits<T>::infinity());
+  B r = xsimd::pow(x, y);
+  const B half = y * B(T(0.5));
+  const auto odd_integer = (xsimd::trunc(y) == y) & (xsimd::floor(half) != half);
+  const B pole = xsimd::select(odd_integer & (one / x < zero), -inf, inf);
+  r = xsimd::select((x == zero) & (y < zero), pole, r);
+  return xsimd::select((y == zero) | (x == one) | ((x == -one) & (xsimd::abs(y) == inf)), one, r);
+}
 template <class T, class A> xsimd::batch<T, A> abs(const xsimd::batch<T, A>& x) { return xsimd::abs(x); }
 template <class T, class A> xsimd::batch<T, A> max(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b) { return xsimd::max(a, b); }
 template <class T, class A> xsimd::batch<T, A> min(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b) { return xsimd::min(a, b); }
@@ -63,7 +79,8 @@ template <class T, class A>
 xsimd::batch<T, A> select(const xsimd::batch_bool<T, A>& c, const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b) {
   return xsimd::select(c, a, b);
 }
-template <class T, class A> xsimd::batch_bool<T, A> isnan(const xsimd::batch<T, A>& x) { return x != x; }
+// Not x != x: xsimd's batch != is an ordered comparison (false for NaN) on AVX-512.
+template <class T, class A> xsimd::batch_bool<T, A> isnan(const xsimd::batch<T, A>& x) { return xsimd::isnan(x); }
 template <class T, class A, class V> xsimd::batch<T, A> splat(V v, const xsimd::batch<T, A>&) {
   return xsimd::batch<T, A>(static_cast<T>(v));
 }

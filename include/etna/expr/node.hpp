@@ -88,8 +88,6 @@ struct Apply : expr_tag {
 // functions (reductions, matmul...) accept exactly the expressions that hold no Var.
 template <class X>
 struct is_var : std::false_type {};
-template <class E>
-struct contains_var : std::false_type {};
 template <class Op, class... Args>
 struct contains_var<expr::Apply<Op, Args...>>
     : std::bool_constant<(contains_var<Args>::value || ...)> {};
@@ -138,3 +136,6 @@ template <class X>
 using value_type_of = typename expr_t<X>::value_type;
 
 }  // namespace etna
+
+// The CPU evaluator (defines detail::assign_expression) needs the complete node types.
+#include "etna/backend/cpu/evaluate.hpp"

@@ -63,9 +63,18 @@ constexpr void require_floating(const char* /*op*/) {
 }  // namespace expr
 
 // Materialises a tensor or expression into a tensor (an expression is evaluated in one pass).
+// For Vars and Var expressions this is the value only: nothing is recorded.
 template <ElementwiseOperand X>
 auto eval(const X& x) {
-  return Tensor<value_type_of<X>, typename expr_t<X>::device_type>(as_expr(x));
+  using Result = Tensor<value_type_of<X>, typename expr_t<X>::device_type>;
+  if constexpr (TensorType<X>) {
+    return Result(x);
+  } else {
+    const auto& e = as_expr(x);
+    Result out = Result::allocate(e.shape());
+    detail::assign_expression(out, e);
+    return out;
+  }
 }
 
 // ---- arithmetic operators ---------------------------------------------------------------------
@@ -145,9 +154,12 @@ template <ElementwiseOperand C, class A, class B>
   requires(ElementwiseOperand<A> || ElementwiseOperand<B> || (ScalarOperand<A> && ScalarOperand<B>))
 auto where(const C& mask, const A& a, const B& b) {
   static_assert(std::is_same_v<value_type_of<C>, bool>, "etna: where() needs a bool mask");
-  using T = std::conditional_t<ElementwiseOperand<A>, value_type_of<A>,
-                               std::conditional_t<ElementwiseOperand<B>, value_type_of<B>,
-                                                  std::common_type_t<A, B>>>;
+  // if constexpr, not conditional_t: value_type_of<A> does not exist for a scalar A.
+  using T = typename decltype([] {
+    if constexpr (ElementwiseOperand<A>) return std::type_identity<value_type_of<A>>{};
+    else if constexpr (ElementwiseOperand<B>) return std::type_identity<value_type_of<B>>{};
+    else return std::type_identity<std::common_type_t<A, B>>{};
+  }())::type;
   if constexpr (ElementwiseOperand<A> && ElementwiseOperand<B>)
     static_assert(std::is_same_v<value_type_of<A>, value_type_of<B>>,
                   "etna: where() branches have different element types");

@@ -70,6 +70,7 @@ Tensor<T> index_select(const Tensor<T>& t, std::int64_t dim, const Tensor<std::i
   return out;
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto index_select(const E& e, std::int64_t dim, const Tensor<std::int64_t>& index) {
   return index_select(eval(e), dim, index);
 }
@@ -93,6 +94,7 @@ Tensor<T> gather(const Tensor<T>& t, std::int64_t dim, const Tensor<std::int64_t
   return out;
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto gather(const E& e, std::int64_t dim, const Tensor<std::int64_t>& index) {
   return gather(eval(e), dim, index);
 }
@@ -124,6 +126,7 @@ Tensor<T> scatter_add(const Tensor<T>& t, std::int64_t dim, const Tensor<std::in
   return out;
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto scatter_add(const E& e, std::int64_t dim, const Tensor<std::int64_t>& index,
                  const Tensor<typename E::value_type>& src) {
   return scatter_add(eval(e), dim, index, src);
@@ -164,6 +167,7 @@ Tensor<T> index_add(const Tensor<T>& t, std::int64_t dim, const Tensor<std::int6
   return out;
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto index_add(const E& e, std::int64_t dim, const Tensor<std::int64_t>& index,
                const Tensor<typename E::value_type>& src,
                typename E::value_type alpha = typename E::value_type(1)) {

@@ -229,14 +229,17 @@ std::vector<Tensor<T>> split(const Tensor<T>& t, std::initializer_list<std::int6
   return split(t, std::vector<std::int64_t>(sizes), dim);
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto split(const E& e, std::int64_t split_size, std::int64_t dim = 0) {
   return split(eval(e), split_size, dim);
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto split(const E& e, std::initializer_list<std::int64_t> sizes, std::int64_t dim = 0) {
   return split(eval(e), std::vector<std::int64_t>(sizes), dim);
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto split(const E& e, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0) {
   return split(eval(e), sizes, dim);
 }
@@ -255,6 +258,7 @@ std::vector<Tensor<T>> chunk(const Tensor<T>& t, std::int64_t chunks, std::int64
   return split(t, (n + chunks - 1) / chunks, d);
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto chunk(const E& e, std::int64_t chunks, std::int64_t dim = 0) {
   return chunk(eval(e), chunks, dim);
 }

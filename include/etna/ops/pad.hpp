@@ -133,6 +133,7 @@ Tensor<T> pad(const Tensor<T>& t, const std::vector<std::int64_t>& pads,
   return out;
 }
 template <ExpressionNode E>
+  requires TensorLike<E>
 auto pad(const E& e, const std::vector<std::int64_t>& pads, std::string_view mode = "constant",
          double value = 0) {
   return pad(eval(e), pads, mode, value);

@@ -215,8 +215,18 @@ void evaluate(T* out, Shape out_strides, const Shape& out_shape, const E& e) {
   };
 
   if (outer_n == 1) {  // one long row: split the row itself
-    parallel_for(0, inner_n, kParallelGrain,
-                 [&](std::int64_t b, std::int64_t e2) { run_rows(0, 1, b, e2); });
+    // Chunks start at multiples of the SIMD width, so every element takes the same path (SIMD
+    // body or scalar tail, whose results may differ in the last ulp) whatever the thread count.
+    constexpr std::int64_t W = [] {
+      if constexpr (simd_eligible<E> && std::is_same_v<typename simd_type<E>::type, T>)
+        return static_cast<std::int64_t>(xsimd::batch<T>::size);
+      else
+        return std::int64_t{1};
+    }();
+    parallel_for(0, (inner_n + W - 1) / W, kParallelGrain / W,
+                 [&](std::int64_t b, std::int64_t e2) {
+                   run_rows(0, 1, b * W, std::min(e2 * W, inner_n));
+                 });
   } else {
     const std::int64_t grain_rows = std::max<std::int64_t>(1, kParallelGrain / inner_n);
     parallel_for(0, outer_n, grain_rows,
