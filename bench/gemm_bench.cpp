@@ -1,5 +1,5 @@
-// Benchmark of etna::cpu_backend::gemm against OpenBLAS cblas_sgemm on squares and MLP training
-// shapes. Prints one JSON line per case; an optional argument keeps only cases containing it.
+// Benchmark of etna::cpu_backend::gemm against OpenBLAS cblas_sgemm and libtorch's mm on squares
+// and MLP training shapes. Prints one JSON line per case; an argument keeps cases containing it.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <torch/torch.h>
 
 #include "etna/backend/cpu/gemm.hpp"
 #include "gemm_openblas.hpp"
@@ -69,6 +71,13 @@ void run_case(const Case& c, const std::string& machine, const std::string& ref_
 
   etna::set_num_threads(c.threads);
   openblas_set_num_threads(c.threads);
+  torch::set_num_threads(c.threads);
+  const torch::Tensor ta = c.trans_a ? torch::from_blob(a.data(), {c.K, c.M}).t()
+                                     : torch::from_blob(a.data(), {c.M, c.K});
+  const torch::Tensor tb = c.trans_b ? torch::from_blob(b.data(), {c.N, c.K}).t()
+                                     : torch::from_blob(b.data(), {c.K, c.N});
+  torch::Tensor tc = torch::empty({c.M, c.N});
+  auto torch_fn = [&] { torch::mm_out(tc, ta, tb); };
   auto etna_fn = [&] {
     etna::cpu_backend::gemm<float>(c.M, c.N, c.K, 1.f, a.data(), rsA, csA, b.data(), rsB, csB, 0.f,
                                    c1.data(), c.N, 1);
@@ -89,23 +98,29 @@ void run_case(const Case& c, const std::string& machine, const std::string& ref_
   const double one = std::max(time_us(etna_fn, 1), 0.5);
   const int reps = std::max(1, static_cast<int>(2000.0 / one));
   const int per_round = std::max(3, std::min(15, static_cast<int>(0.5e6 / (one * reps))));
-  std::vector<double> te, tr;
+  std::vector<double> te, tr, tt;
+  torch_fn();
   for (int round = 0; round < 3; ++round) {
     if (c.threads > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     etna_fn();
     for (int s = 0; s < per_round; ++s) te.push_back(time_us(etna_fn, reps));
     ref_fn();
     for (int s = 0; s < per_round; ++s) tr.push_back(time_us(ref_fn, reps));
+    if (c.threads > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    torch_fn();
+    for (int s = 0; s < per_round; ++s) tt.push_back(time_us(torch_fn, reps));
   }
-  const double etna_us = median(te), ref_us = median(tr);
+  const double etna_us = median(te), ref_us = median(tr), torch_us = median(tt);
   float max_err = 0.f;
   for (std::size_t i = 0; i < c1.size(); ++i) max_err = std::max(max_err, std::abs(c1[i] - c2[i]));
   std::printf(
       "{\"case\": \"cpu/gemm/%s\", \"etna_us\": %.1f, \"ref\": \"%s\", \"ref_us\": %.1f, "
       "\"ratio\": %.3f, \"threads\": %d, \"machine\": \"%s\", \"etna_gflops\": %.1f, "
-      "\"ref_gflops\": %.1f, \"max_abs_diff\": %.2g}\n",
+      "\"ref_gflops\": %.1f, \"torch_us\": %.1f, \"ratio_torch\": %.3f, \"max_abs_diff\": %.2g, "
+      "\"note\": \"ref is OpenBLAS cblas_sgemm; torch_us is libtorch %s mm_out on the same buffers\"}\n",
       c.name.c_str(), etna_us, ref_name.c_str(), ref_us, etna_us / ref_us, c.threads,
-      machine.c_str(), flops / etna_us * 1e-3, flops / ref_us * 1e-3, static_cast<double>(max_err));
+      machine.c_str(), flops / etna_us * 1e-3, flops / ref_us * 1e-3, torch_us, etna_us / torch_us,
+      static_cast<double>(max_err), "1.13");
   std::fflush(stdout);
 }
 

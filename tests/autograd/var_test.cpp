@@ -186,7 +186,9 @@ TEST_CASE("Var: error messages", "[autograd][var]") {
 TEST_CASE("Var: backward with an explicit gradient on a non-scalar output", "[autograd][var]") {
   et::Var<double> w(vec3(), true);
   et::Var<double> y = w * w;
-  y.backward(et::tensor<double>({1., 0.5, -1.}));
+  const auto seed = et::tensor<double>({1., 0.5, -1.});
+  y.backward(seed);
   ETNA_CHECK_CLOSE(w.grad(), et::tensor<double>({2., 2., -6.}));
+  ETNA_CHECK_CLOSE(seed, et::tensor<double>({1., 0.5, -1.}));  // the caller's buffer is kept
   CHECK(et::sum(w).item() == 6.0);
 }
