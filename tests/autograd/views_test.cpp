@@ -98,7 +98,7 @@ TEST_CASE("transpose, t and permute with negative dims", "[autograd][views]") {
   CHECK(x.grad().shape() == x.shape());
 }
 
-TEST_CASE("slice, narrow, select and operator[] send the gradient to their region",
+TEST_CASE("slice, narrow, select and indexing send the gradient to their region",
           "[autograd][views]") {
   auto x = leaf({4, 5}, 4);
   auto s = x.slice(1, 1, 5, 2);

@@ -158,7 +158,7 @@ TEST_CASE("distribution moments on 1M samples", "[core][random]") {
   CHECK_THROWS_WITH(et::normal<float>({2}, 0, -1), "normal: std must be non-negative, got -1");
 }
 
-TEST_CASE("randint stays in [low, high) and covers it evenly", "[core][random]") {
+TEST_CASE("randint stays in the half-open range low..high and covers it evenly", "[core][random]") {
   et::manual_seed(5);
   const std::int64_t n = 600000;
   const auto r = et::randint(-3, 3, {n});

@@ -173,7 +173,7 @@ TEST_CASE("slice: negative, clamped and stepped bounds", "[core][tensor][views]"
                     "narrow: start 0 and length -1 exceed dimension 0 of size 4");
 }
 
-TEST_CASE("select and operator[]", "[core][tensor][views]") {
+TEST_CASE("select and indexing with an integer", "[core][tensor][views]") {
   auto m = iota({3, 4});
   auto row = m[1];
   CHECK(row.shape() == Shape{4});
