@@ -241,8 +241,9 @@ int main(int argc, char** argv) {
   const I m1 = I{1} << 20, m16 = I{1} << 24;
   const std::vector<Case> cases = {
       {"chain_1M", m1, Kind::chain, 1},      {"chain_16M", m16, Kind::chain, 1},
-      {"gate_16M", m16, Kind::gate, 1},      {"chain_1M_t2", m1, Kind::chain, 2},
-      {"chain_16M_t2", m16, Kind::chain, 2}, {"gate_16M_t2", m16, Kind::gate, 2},
+      {"gate_1M", m1, Kind::gate, 1},        {"gate_16M", m16, Kind::gate, 1},
+      {"chain_1M_t2", m1, Kind::chain, 2},   {"chain_16M_t2", m16, Kind::chain, 2},
+      {"gate_1M_t2", m1, Kind::gate, 2},     {"gate_16M_t2", m16, Kind::gate, 2},
   };
   for (const Case& c : cases)
     if (eb::selected(filter, "cpu/eltwise/" + c.name)) run_case(c);
