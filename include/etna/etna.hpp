@@ -19,3 +19,5 @@
 #include "etna/ops/reduce.hpp"
 #include "etna/ops/softmax.hpp"
 #include "etna/autograd.hpp"
+#include "etna/nn/loss.hpp"
+#include "etna/optim.hpp"
