@@ -21,3 +21,5 @@
 #include "etna/autograd.hpp"
 #include "etna/nn/loss.hpp"
 #include "etna/optim.hpp"
+#include "etna/nn/functional.hpp"
+#include "etna/nn/init.hpp"
