@@ -122,6 +122,38 @@ TEMPLATE_TEST_CASE("gemm handles every operand layout", "[gemm]", float, double)
   etna::set_num_threads(1);
 }
 
+TEMPLATE_TEST_CASE("gemm small-problem paths match the reference", "[gemm]", float, double) {
+  // Below kSmallMaxMacs, layouts with B rows (or A columns) contiguous take the direct path
+  // (row tiles of 1..MR rows, padded last column tile) and layouts with A rows and B columns
+  // contiguous take the dot-product path (k tails, every partial register tile); the rest
+  // fall back to the packed path.
+  using T = TestType;
+  std::mt19937 rng(29);
+  const T alphas[] = {T(1), T(-0.75)};
+  const T betas[] = {T(0), T(1), T(0.5)};
+  int n = 0;
+  for (int threads : {1, 2}) {
+    etna::set_num_threads(threads);
+    for (I small = 1; small <= 16; ++small)
+      for (I other : {I{3}, I{10}, I{37}, I{64}})
+        for (int swap = 0; swap < 2; ++swap)
+          for (I K : {I{1}, I{2}, I{7}, I{16}, I{17}, I{20}, I{33}, I{259}})
+            for (int la = 0; la < 4; ++la)
+              for (int lb = 0; lb < 4; ++lb)
+                for (int lc = 0; lc < 2; ++lc, ++n) {
+                  const I M = swap ? other : small, N = swap ? small : other;
+                  check_case<T>(M, N, K, la, lb, lc, alphas[n % 2], betas[n % 3], rng);
+                }
+  }
+  // The MLP classifier layer and its gradients, batch 64 and 256.
+  for (I b : {I{64}, I{256}}) {
+    check_case<T>(b, 10, 256, 0, 1, 0, T(1), T(0), rng);   // X W^T
+    check_case<T>(b, 256, 10, 0, 0, 0, T(1), T(0), rng);   // dY W
+    check_case<T>(10, 256, b, 1, 0, 0, T(1), T(1), rng);   // dY^T X, accumulating
+  }
+  etna::set_num_threads(1);
+}
+
 TEMPLATE_TEST_CASE("gemm applies alpha and beta", "[gemm]", float, double) {
   using T = TestType;
   std::mt19937 rng(11);

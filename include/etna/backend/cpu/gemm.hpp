@@ -12,6 +12,7 @@
 #include "etna/backend/cpu/gemm_kernel.hpp"
 #include "etna/backend/cpu/gemm_pack.hpp"
 #include "etna/backend/cpu/gemm_reference.hpp"
+#include "etna/backend/cpu/gemm_small.hpp"
 #include "etna/backend/cpu/thread_pool.hpp"
 
 namespace etna::cpu_backend {
@@ -124,10 +125,51 @@ inline double tile_use(std::int64_t M, std::int64_t N, int mr, int nr) {
   return static_cast<double>(M * N) / static_cast<double>(round_up(M, mr) * round_up(N, nr));
 }
 
-// Below this many multiply-adds (256^3) a second thread does not pay: waking a pool worker
-// costs 20-40 us on the 2-vCPU VM, i.e. all of a 128^3 GEMM and most of a batch-64 MLP layer
-// (measured with bench/gemm_bench.cpp: 64x784x256 gains <10% from 2 threads, 128^3 loses 2x).
-inline constexpr std::int64_t kParallelMinMacs = std::int64_t{1} << 24;
+// Small problems (M*N*K <= kSmallMaxMacs) whose layout suits a path of gemm_small.hpp run
+// there; returns false (nothing done) otherwise. M, N, K > 0.
+template <class T>
+bool gemm_small(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
+                std::int64_t rsA, std::int64_t csA, const T* B, std::int64_t rsB, std::int64_t csB,
+                T beta, T* C, std::int64_t rsC, std::int64_t csC) {
+  using Cfg = GemmConfig<T>;
+  constexpr int W = Cfg::W;
+  // Direct path: rows of B (or, for C^T = B^T A^T, columns of A) contiguous. It pads only
+  // the last column tile, so it needs N to fill its NR-wide tiles reasonably.
+  const bool direct = csB == 1 && tile_use(1, N, 1, Cfg::NR) >= 0.5;
+  const bool direct_swapped = rsA == 1 && tile_use(1, M, 1, Cfg::NR) >= 0.5;
+  if (direct || direct_swapped) {
+    // Both fit: keep C's contiguous dimension along the kernel's vectors, else fill tiles best.
+    const bool swap = !direct || (direct_swapped && ((rsC == 1 && csC != 1) ||
+                                                     (csC != 1 && rsC != 1 && M > N)));
+    if (swap) {
+      std::swap(M, N);
+      std::swap(A, B);
+      std::swap(rsA, csB);
+      std::swap(csA, rsB);
+      std::swap(rsC, csC);
+    }
+    auto& buffers = PackBuffers<T>::local();
+    constexpr std::int64_t kSlack = 64;
+    T* const ap = buffers.a.get(round_up(M, Cfg::MR) * K + kSlack);
+    T* const bp = buffers.b.get(K * Cfg::NR + kSlack);
+    gemm_small_direct(M, N, K, alpha, A, rsA, csA, B, rsB, beta, C, rsC, csC, ap, bp);
+    return true;
+  }
+  // Dot-product path: A rows and B columns contiguous along k (X * W^T).
+  if (csA == 1 && rsB == 1 && K >= 2 * W) {
+    gemm_small_dot(M, N, K, alpha, A, rsA, B, csB, beta, C, rsC, csC);
+    return true;
+  }
+  return false;
+}
+
+// Below this many multiply-adds (128^3) a second thread does not pay. The pool's workers spin
+// 50 us before sleeping, so back-to-back calls wake them cheaply; measured with
+// bench/gemm_bench.cpp on the 2-vCPU VM at load ~1, 2 threads cut most batch-64 MLP layers
+// (64x256x256, 64x784x256) and 128^3 by 1.3-1.8x against one thread. With the other core
+// busy (other processes) a split can lose, since the slower half gates the call; these
+// figures are noisy, re-measure on a quiet machine.
+inline constexpr std::int64_t kParallelMinMacs = std::int64_t{1} << 21;
 
 }  // namespace gemm_detail
 
@@ -149,6 +191,9 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A, s
     gemm_reference(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
   } else {
     using Cfg = GemmConfig<T>;
+    if (M * N * K <= kSmallMaxMacs &&
+        gemm_small(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC))
+      return;
     // C^T = B^T A^T is the same GEMM with the operands' roles swapped. Take it when C is
     // column-major (the kernel writes rows of C as vectors) or when it wastes much less of
     // the padded MR x NR tiles (e.g. N = 10 against NR = 32).
