@@ -27,6 +27,53 @@ struct GemmConfig {
   static constexpr int NC = static_cast<int>(4096 / sizeof(T));
 };
 
+// C(i,j) = alpha * acc(i,j) + beta * C(i,j) for the valid m x n corner of an MR x NV-vector
+// accumulator tile (beta == 0: C is not read). Full tiles with unit column stride store
+// vectors; edge tiles and strided C go through a stack tile so only the corner is written.
+// Always inlined so the accumulators stay in registers.
+template <class T, int MR, int NV>
+inline __attribute__((always_inline)) void store_tile(const xsimd::batch<T> (&acc)[MR][NV],
+                                                      T alpha, T beta, T* c, std::int64_t rsC,
+                                                      std::int64_t csC, int m, int n) {
+  using batch = xsimd::batch<T>;
+  constexpr int W = static_cast<int>(batch::size);
+  constexpr int NR = NV * W;
+  const batch va(alpha);
+  if (m == MR && n == NR && csC == 1) {
+    if (beta == T(0)) {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) (acc[i][v] * va).store_unaligned(c + i * rsC + v * W);
+      }
+    } else {
+      const batch vb(beta);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) {
+          T* p = c + i * rsC + v * W;
+          xsimd::fma(acc[i][v], va, vb * batch::load_unaligned(p)).store_unaligned(p);
+        }
+      }
+    }
+    return;
+  }
+  alignas(64) T tile[MR * NR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(tile + i * NR + v * W);
+  }
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      T& d = c[i * rsC + j * csC];
+      const T r = alpha * tile[i * NR + j];
+      d = beta == T(0) ? r : r + beta * d;
+    }
+  }
+}
+
 // acc[i][v] += A(i,k) * B(k, v*W..) over kc steps of packed panels, then
 // C(i,j) = alpha * acc(i,j) + beta * C(i,j) for the valid m x n corner (beta == 0: C not read).
 // `a` is an MR x kc micro-panel stored k-major (a[k*MR + i]); `b` is kc x NR, 64-byte aligned.
@@ -56,41 +103,7 @@ inline void micro_kernel(std::int64_t kc, const T* __restrict a, const T* __rest
     b += NR;
   }
 
-  const batch va(alpha);
-  if (m == MR && n == NR && csC == 1) {
-    if (beta == T(0)) {
-#pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) (acc[i][v] * va).store_unaligned(c + i * rsC + v * W);
-      }
-    } else {
-      const batch vb(beta);
-#pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) {
-          T* p = c + i * rsC + v * W;
-          xsimd::fma(acc[i][v], va, vb * batch::load_unaligned(p)).store_unaligned(p);
-        }
-      }
-    }
-    return;
-  }
-  // Edge tiles and strided C go through a stack tile: only the valid corner is written.
-  alignas(64) T tile[MR * NR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(tile + i * NR + v * W);
-  }
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      T& d = c[i * rsC + j * csC];
-      const T r = alpha * tile[i * NR + j];
-      d = beta == T(0) ? r : r + beta * d;
-    }
-  }
+  store_tile<T, MR, NV>(acc, alpha, beta, c, rsC, csC, m, n);
 }
 
 }  // namespace etna::cpu_backend::gemm_detail

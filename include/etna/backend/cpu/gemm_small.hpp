@@ -36,7 +36,6 @@ inline void direct_kernel(std::int64_t K, const T* __restrict a, const T* __rest
                           std::int64_t csC, int n) {
   using batch = xsimd::batch<T>;
   constexpr int W = static_cast<int>(batch::size);
-  constexpr int NR = NV * W;
   batch acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
@@ -56,40 +55,7 @@ inline void direct_kernel(std::int64_t K, const T* __restrict a, const T* __rest
     a += P;
     b += ldb;
   }
-  const batch va(alpha);
-  if (n == NR && csC == 1) {
-    if (beta == T(0)) {
-#pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) (acc[i][v] * va).store_unaligned(c + i * rsC + v * W);
-      }
-    } else {
-      const batch vb(beta);
-#pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) {
-          T* p = c + i * rsC + v * W;
-          xsimd::fma(acc[i][v], va, vb * batch::load_unaligned(p)).store_unaligned(p);
-        }
-      }
-    }
-    return;
-  }
-  alignas(64) T tile[MR * NR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[i][v].store_aligned(tile + i * NR + v * W);
-  }
-  for (int i = 0; i < MR; ++i) {
-    for (int j = 0; j < n; ++j) {
-      T& d = c[i * rsC + j * csC];
-      const T r = alpha * tile[i * NR + j];
-      d = beta == T(0) ? r : r + beta * d;
-    }
-  }
+  store_tile<T, MR, NV>(acc, alpha, beta, c, rsC, csC, MR, n);
 }
 
 template <class T, int NV, int P, int MR = P>
