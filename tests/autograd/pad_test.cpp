@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "etna/autograd.hpp"
-#include "support/fixtures.hpp"
+#include "support/autograd_shape_ops.hpp"
 
 namespace {
 
@@ -16,15 +16,8 @@ namespace et = etna;
 using V = et::Var<double>;
 using Vs = std::vector<V>;
 
-V leaf(const et::Shape& shape, std::uint64_t seed) {
-  et::Generator gen(seed);
-  return V(et::randn<double>(shape, gen), true);
-}
-
-const et::test::Fixtures& fx() {
-  static const et::test::Fixtures f("autograd_shape_ops.json");
-  return f;
-}
+using et::test::fx;
+using et::test::leaf;
 
 }  // namespace
 
