@@ -19,7 +19,5 @@
 #include "etna/ops/reduce.hpp"
 #include "etna/ops/softmax.hpp"
 #include "etna/autograd.hpp"
-#include "etna/nn/loss.hpp"
+#include "etna/nn.hpp"
 #include "etna/optim.hpp"
-#include "etna/nn/functional.hpp"
-#include "etna/nn/init.hpp"

@@ -1,0 +1,68 @@
+// nn::Linear: y = x W^T + b with PyTorch's parameter names, layout [out, in] and default
+// initialisation. Linear<784, 256> has compile-time sizes, Linear<> runtime ones; same code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "etna/core/error.hpp"
+#include "etna/nn/functional/linear.hpp"
+#include "etna/nn/init.hpp"
+#include "etna/nn/module.hpp"
+
+namespace etna::nn {
+
+template <std::int64_t In = 0, std::int64_t Out = 0, FloatingScalar T = float, Device D = cpu>
+class Linear : public Module<Linear<In, Out, T, D>> {
+  static_assert((In == 0) == (Out == 0),
+                "et::nn::Linear<In, Out>: give both sizes (typed layer) or neither (Linear<> with "
+                "sizes given to the constructor)");
+  static_assert(In >= 0 && Out >= 0, "et::nn::Linear<In, Out>: sizes must be positive");
+
+ public:
+  static constexpr std::int64_t static_in_features = In;
+  static constexpr std::int64_t static_out_features = Out;
+
+  Var<T, D> weight;  // [out_features, in_features]
+  Var<T, D> bias;    // [out_features]; undefined without bias
+
+  // Typed layer: Linear<784, 256> fc;  (PyTorch's default initialisation)
+  Linear()
+    requires(In > 0)
+      : Linear(In, Out) {}
+  // Linear<> fc(784, 256); with_bias = false drops the bias (PyTorch's bias=False).
+  Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias = true) {
+    if (in_features < 0 || out_features < 0)
+      throw value_error(detail::str("Linear: sizes must be non-negative, got in_features=",
+                                    in_features, ", out_features=", out_features));
+    if (In > 0 && (in_features != In || out_features != Out))
+      throw value_error(detail::str("Linear<", In, ", ", Out, ">: constructed with sizes ",
+                                    in_features, " and ", out_features));
+    weight = Var<T, D>(empty<T, D>({out_features, in_features}), true);
+    if (with_bias) {
+      bias = Var<T, D>(empty<T, D>({out_features}), true);
+      init::reset_linear_(weight, bias);
+    } else {
+      init::reset_linear_(weight);
+    }
+  }
+
+  std::int64_t in_features() const { return weight.size(1); }
+  std::int64_t out_features() const { return weight.size(0); }
+
+  // x: [..., in_features] (a Var, a Var expression or a Tensor); returns a Var [..., out].
+  template <class X>
+  auto forward(const X& x) {
+    if (bias.defined()) return functional::linear(x, weight, bias);
+    return functional::linear(x, weight);
+  }
+
+  std::string extra_repr() const {
+    return detail::str("in_features=", in_features(), ", out_features=", out_features(),
+                       ", bias=", bias.defined() ? "True" : "False");
+  }
+
+  ETNA_MODULE(weight, bias)
+};
+
+}  // namespace etna::nn

@@ -1,0 +1,262 @@
+// How etna walks a network: ETNA_MODULE registration, the Layer concept, and ModuleRef, a
+// non-owning type-erased handle through which every module tree is traversed by name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cxxabi.h>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "etna/autograd/var.hpp"
+
+namespace etna::nn {
+
+template <class Derived>
+class Module;
+
+// Registers a module's parameters (Var), buffers (Tensor), child modules and std::vectors of
+// those under their member names, in order: `ETNA_MODULE(fc1, fc2)` gives `fc1.weight`...
+// A stateless module writes `ETNA_MODULE()`.
+#define ETNA_MODULE(...)                                                \
+  auto etna_children() { return std::tie(__VA_ARGS__); }               \
+  static std::string etna_child_name(std::size_t index) {               \
+    return ::etna::nn::detail::nth_child_name(#__VA_ARGS__, index);     \
+  }
+
+// A module etna can traverse: derived from Module<M> (CRTP) and registering its members with
+// ETNA_MODULE (or providing etna_children() / etna_child_name(i) itself, as Sequential does).
+template <class M>
+concept Layer = std::is_base_of_v<Module<M>, M> && requires(M& m, std::size_t i) {
+  m.etna_children();
+  { M::etna_child_name(i) } -> std::convertible_to<std::string>;
+};
+
+template <class T, class D>
+class ModuleRef;
+
+// Receives what a traversal finds; every callback has a do-nothing default. module() returns
+// whether to descend into that module's own members.
+template <class T, class D>
+struct StateVisitor {
+  virtual ~StateVisitor() = default;
+  virtual void parameter(const std::string& /*name*/, Var<T, D>& /*p*/) {}
+  virtual void buffer(const std::string& /*name*/, Tensor<T, D>& /*b*/) {}
+  // Integer buffers (BatchNorm's num_batches_tracked).
+  virtual void index_buffer(const std::string& /*name*/, Tensor<std::int64_t, D>& /*b*/) {}
+  virtual bool module(const std::string& /*name*/, const ModuleRef<T, D>& /*m*/) { return true; }
+};
+
+namespace detail {
+
+using etna::detail::str;
+
+template <class>
+inline constexpr bool always_false = false;
+
+template <class X>
+struct is_std_vector : std::false_type {};
+template <class X, class A>
+struct is_std_vector<std::vector<X, A>> : std::true_type {};
+
+// The index-th comma-separated name of ETNA_MODULE's stringized argument list.
+inline std::string nth_child_name(std::string_view list, std::size_t index) {
+  std::size_t start = 0;
+  for (std::size_t n = 0;; ++n) {
+    const std::size_t comma = list.find(',', start);
+    if (n == index) {
+      std::string_view name = list.substr(start, comma == std::string_view::npos
+                                                     ? std::string_view::npos
+                                                     : comma - start);
+      while (!name.empty() && (name.front() == ' ' || name.front() == '\n')) name.remove_prefix(1);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\n')) name.remove_suffix(1);
+      return std::string(name);
+    }
+    if (comma == std::string_view::npos) return std::to_string(index);
+    start = comma + 1;
+  }
+}
+
+// "etna::nn::Linear<784l, 256l, float, etna::cpu>" -> "Linear": the name PyTorch would print.
+inline std::string short_type_name(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> full(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                              std::free);
+  std::string name = status == 0 && full ? std::string(full.get()) : std::string(mangled);
+  if (const auto lt = name.find('<'); lt != std::string::npos) name.resize(lt);
+  if (const auto colon = name.rfind("::"); colon != std::string::npos) name.erase(0, colon + 2);
+  return name;
+}
+
+template <class M>
+std::string type_name_of() {
+  if constexpr (requires { M::etna_type_name(); }) return std::string(M::etna_type_name());
+  else return short_type_name(typeid(M).name());
+}
+
+// ---- the element type and device of a module tree's parameters ---------------------------
+struct no_parameters {};
+
+template <class A, class B>
+struct join_param {
+  static_assert(std::is_same_v<A, B>,
+                "etna::nn: all parameters of one module tree must have the same element type and "
+                "device (see the two Var types in this instantiation)");
+  using type = A;
+};
+template <class B>
+struct join_param<no_parameters, B> { using type = B; };
+template <class A>
+struct join_param<A, no_parameters> { using type = A; };
+template <>
+struct join_param<no_parameters, no_parameters> { using type = no_parameters; };
+
+template <class C>
+struct param_of;
+
+template <class Tuple>
+struct params_of_tuple;
+template <class... C>
+struct params_of_tuple<std::tuple<C...>> {
+  using type = no_parameters;
+};
+template <class C0, class... C>
+struct params_of_tuple<std::tuple<C0, C...>> {
+  using type = typename join_param<typename param_of<std::remove_cvref_t<C0>>::type,
+                                   typename params_of_tuple<std::tuple<C...>>::type>::type;
+};
+
+template <class C>
+struct param_of {
+  using type = no_parameters;  // buffers and anything else do not decide the type
+};
+template <class T, class D>
+struct param_of<Var<T, D>> {
+  using type = Var<T, D>;
+};
+template <class X, class A>
+struct param_of<std::vector<X, A>> : param_of<X> {};
+template <class M>
+  requires requires { typename M::etna_param_type; }
+struct param_of<M> {
+  using type = typename M::etna_param_type;  // type-erased containers state theirs
+};
+template <class M>
+  requires(!requires { typename M::etna_param_type; } &&
+           requires(M& m) { m.etna_children(); })
+struct param_of<M> {
+  using type = typename params_of_tuple<decltype(std::declval<M&>().etna_children())>::type;
+};
+
+// The Var type of M's parameters; Var<float> for a module without any.
+template <class M>
+using param_var_t =
+    std::conditional_t<std::is_same_v<typename param_of<M>::type, no_parameters>, Var<float>,
+                       typename param_of<M>::type>;
+
+template <class T, class D, class C>
+void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor);
+
+template <class M, class T, class D>
+void visit_members(M& m, const std::string& prefix, StateVisitor<T, D>& visitor) {
+  auto children = m.etna_children();
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (visit_child<T, D>(std::get<I>(children), prefix + M::etna_child_name(I), visitor), ...);
+  }(std::make_index_sequence<std::tuple_size_v<decltype(children)>>{});
+}
+
+// Lets ModuleRef reach Module's protected training flag.
+struct ModuleAccess {
+  template <class M>
+  static bool& training(M& m) {
+    return m.Module<M>::training_;
+  }
+};
+
+}  // namespace detail
+
+// A non-owning handle to any module of element type T on device D: what named_modules()
+// returns and what traversals pass around. Valid while the module lives.
+template <class T, class D>
+class ModuleRef {
+ public:
+  template <Layer M>
+  explicit ModuleRef(M& m) : self_(&m), ops_(&ops_for<M>) {}
+
+  std::string type_name() const { return ops_->type_name(); }
+  // The layer's configuration as PyTorch prints it ("in_features=784, out_features=256, ...").
+  std::string extra_repr() const { return ops_->extra_repr(self_); }
+  bool is_training() const { return ops_->training(self_); }
+  // Sets this module's own flag only; Module::train() walks the tree.
+  void set_training_flag(bool on) const { ops_->set_training(self_, on); }
+  // Visits this module's members with names prefixed by `prefix` ("fc1."), descending into
+  // child modules whose visit returns true.
+  void visit(const std::string& prefix, StateVisitor<T, D>& visitor) const {
+    ops_->visit(self_, prefix, visitor);
+  }
+  const void* address() const { return self_; }
+
+ private:
+  struct Ops {
+    std::string (*type_name)();
+    std::string (*extra_repr)(void*);
+    bool (*training)(void*);
+    void (*set_training)(void*, bool);
+    void (*visit)(void*, const std::string&, StateVisitor<T, D>&);
+  };
+  template <class M>
+  static constexpr Ops ops_for{
+      &detail::type_name_of<M>,
+      [](void* p) -> std::string {
+        if constexpr (requires(M& m) { m.extra_repr(); }) return static_cast<M*>(p)->extra_repr();
+        else return {};
+      },
+      [](void* p) { return detail::ModuleAccess::training(*static_cast<M*>(p)); },
+      [](void* p, bool on) { detail::ModuleAccess::training(*static_cast<M*>(p)) = on; },
+      [](void* p, const std::string& prefix, StateVisitor<T, D>& v) {
+        detail::visit_members<M, T, D>(*static_cast<M*>(p), prefix, v);
+      }};
+
+  void* self_;
+  const Ops* ops_;
+};
+
+namespace detail {
+
+template <class T, class D, class C>
+void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor) {
+  using X = std::remove_cv_t<C>;
+  if constexpr (is_var<X>::value) {
+    static_assert(std::is_same_v<X, Var<T, D>>,
+                  "etna::nn: all parameters of one module tree must have the same element type "
+                  "and device");
+    if (child.defined()) visitor.parameter(name, child);  // an absent bias is an undefined Var
+  } else if constexpr (std::is_same_v<X, Tensor<T, D>>) {
+    if (child.defined()) visitor.buffer(name, child);
+  } else if constexpr (std::is_same_v<X, Tensor<std::int64_t, D>>) {
+    if (child.defined()) visitor.index_buffer(name, child);
+  } else if constexpr (is_std_vector<X>::value) {
+    for (std::size_t i = 0; i < child.size(); ++i)
+      visit_child<T, D>(child[i], name + "." + std::to_string(i), visitor);
+  } else if constexpr (Layer<X>) {
+    const ModuleRef<T, D> ref(child);
+    if (visitor.module(name, ref)) ref.visit(name + ".", visitor);
+  } else if constexpr (requires { { child.module_ref() } -> std::same_as<ModuleRef<T, D>>; }) {
+    const ModuleRef<T, D> ref = child.module_ref();  // a type-erased layer (AnySequential)
+    if (visitor.module(name, ref)) ref.visit(name + ".", visitor);
+  } else {
+    static_assert(always_false<X>,
+                  "ETNA_MODULE: a registered member must be a module (derived from "
+                  "et::nn::Module and using ETNA_MODULE), a Var (parameter), a Tensor of the "
+                  "parameters' type or of int64_t (buffer), or a std::vector of those");
+  }
+}
+
+}  // namespace detail
+}  // namespace etna::nn
