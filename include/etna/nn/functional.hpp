@@ -1,5 +1,5 @@
 // The functional forms of the layers, on Vars: et::nn::functional::linear, dropout,
-// alpha_dropout, batch_norm, layer_norm, embedding, the activations and (from loss.hpp) the losses.
+// alpha_dropout, batch_norm, layer_norm, embedding, flatten, the activations and the losses.
 #pragma once
 
 #include "etna/nn/functional/activation.hpp"
@@ -8,3 +8,9 @@
 #include "etna/nn/functional/linear.hpp"
 #include "etna/nn/functional/normalization.hpp"
 #include "etna/nn/loss.hpp"
+#include "etna/autograd/ops/views.hpp"
+
+namespace etna::nn::functional {
+// The Flatten layer's functional twin (torch.flatten): F::flatten(x, 1).
+using etna::flatten;
+}  // namespace etna::nn::functional
