@@ -132,7 +132,7 @@ class CsvTable {
 
 namespace detail {
 
-// A field as written, where it starts, and whether it was quoted (for messages only).
+// A record: its fields as written (quotes removed) and the line it starts on, for messages.
 struct CsvRecord {
   std::vector<std::string> fields;
   std::size_t line = 0;  // 1-based line the record starts on

@@ -69,6 +69,9 @@ class IdxSource {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
       throw io_error(etna::detail::str("read_idx: ", path.string(), ": no such file"));
+    if (std::filesystem::is_directory(path, ec))
+      throw io_error(
+          etna::detail::str("read_idx: ", path.string(), ": is a directory, not a file"));
     errno = 0;
     file_.reset(gzopen(path.c_str(), "rb"));
     if (!file_)

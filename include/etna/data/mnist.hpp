@@ -66,6 +66,8 @@ class IdxImageDataset {
     labels_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(labels.data));
     labels_file_ = labels_file;
   }
+  explicit IdxImageDataset(const std::pair<std::filesystem::path, std::filesystem::path>& files)
+      : IdxImageDataset(files.first, files.second) {}
 
   std::size_t size() const { return size_; }
   std::int64_t rows() const { return rows_; }
@@ -124,9 +126,14 @@ class IdxImageDataset {
 };
 
 namespace detail {
-inline std::string idx_stem(Split split, bool images) {
-  return std::string(split == Split::train ? "train" : "t10k") +
-         (images ? "-images-idx3-ubyte" : "-labels-idx1-ubyte");
+// The images and labels files of a split, looked up in that order (so a message about a
+// missing root names the images file).
+inline std::pair<std::filesystem::path, std::filesystem::path> find_split_files(
+    std::string_view who, const std::filesystem::path& root, Split split, std::string_view hint) {
+  const std::string prefix = split == Split::train ? "train" : "t10k";
+  auto images = find_idx_file(who, root, prefix + "-images-idx3-ubyte", hint);
+  auto labels = find_idx_file(who, root, prefix + "-labels-idx1-ubyte", hint);
+  return {std::move(images), std::move(labels)};
 }
 }  // namespace detail
 
@@ -134,8 +141,7 @@ inline std::string idx_stem(Split split, bool images) {
 class MNIST : public IdxImageDataset {
  public:
   explicit MNIST(const std::filesystem::path& root, Split split = Split::train)
-      : IdxImageDataset(detail::find_idx_file("MNIST", root, detail::idx_stem(split, true), ""),
-                        detail::find_idx_file("MNIST", root, detail::idx_stem(split, false), "")) {
+      : IdxImageDataset(detail::find_split_files("MNIST", root, split, "")) {
     check_labels("MNIST", classes().size());
   }
 
@@ -155,7 +161,7 @@ class FashionMNIST : public IdxImageDataset {
 
   explicit FashionMNIST(const std::filesystem::path& root = default_root,
                         Split split = Split::train)
-      : IdxImageDataset(find(root, split, true), find(root, split, false)) {
+      : IdxImageDataset(find(root, split)) {
     check_labels("FashionMNIST", classes().size());
   }
   explicit FashionMNIST(Split split) : FashionMNIST(default_root, split) {}
@@ -168,12 +174,13 @@ class FashionMNIST : public IdxImageDataset {
   }
 
  private:
-  static std::filesystem::path find(const std::filesystem::path& root, Split split, bool images) {
+  static std::pair<std::filesystem::path, std::filesystem::path> find(
+      const std::filesystem::path& root, Split split) {
     // Compared with trailing separators dropped: ".../fashion-mnist/" is the default too.
     const bool is_default = (root / "").lexically_normal() ==
                             (std::filesystem::path(default_root) / "").lexically_normal();
-    return detail::find_idx_file(
-        "FashionMNIST", root, detail::idx_stem(split, images),
+    return detail::find_split_files(
+        "FashionMNIST", root, split,
         is_default ? "install the Debian package dataset-fashion-mnist "
                      "(apt install dataset-fashion-mnist) or pass the folder holding the files"
                    : "");

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -204,15 +205,14 @@ std::vector<Subset<D>> random_split(D dataset, const std::vector<double>& fracti
 }
 
 // A braced list, random_split(ds, {50000, 10000}, 42) or random_split(ds, {0.8, 0.2}, 42):
-// values summing to 1 (none above 1) are fractions, otherwise lengths, PyTorch's rule.
+// values summing to 1 are fractions, otherwise whole lengths (PyTorch's rule).
 template <Dataset D>
 std::vector<Subset<D>> random_split(D dataset, std::initializer_list<double> values,
                                     std::optional<std::uint64_t> seed = std::nullopt) {
   const std::vector<double> v(values);
   double sum = 0;
   for (double x : v) sum += x;
-  if (std::abs(sum - 1) <= 1e-6 && sum <= 1 + 1e-6)
-    return random_split(std::move(dataset), v, seed);
+  if (std::abs(sum - 1) <= 1e-6) return random_split(std::move(dataset), v, seed);
   std::vector<std::size_t> lengths;
   for (double x : v) {
     if (!(x >= 0) || x != std::floor(x))
