@@ -33,9 +33,9 @@ struct collated<Tensor<T>> {
 template <class F>
   requires std::is_arithmetic_v<F>
 struct collated<F> {
-  using type = Tensor<std::conditional_t<
-      std::is_same_v<F, bool>, bool,
-      std::conditional_t<std::is_integral_v<F>, std::int64_t, float>>>;
+  using type =
+      Tensor<std::conditional_t<std::is_same_v<F, bool>, bool,
+                                std::conditional_t<std::is_integral_v<F>, std::int64_t, float>>>;
 };
 template <class A, class B>
 struct collated<Example<A, B>> {
@@ -44,7 +44,9 @@ struct collated<Example<A, B>> {
 
 // Whether a list of F can be collated into a batch.
 template <class F>
-concept Collatable = requires { typename collated<F>::type; };
+concept Collatable = requires {
+  typename collated<F>::type;
+};
 
 template <Collatable F>
 using collated_t = typename collated<F>::type;
@@ -64,13 +66,12 @@ auto collate_field(const std::vector<E>& examples, Get get, const std::string& f
   using F = std::remove_cvref_t<decltype(get(examples[0]))>;
   const auto batch = static_cast<std::int64_t>(examples.size());
   if constexpr (is_example<F>::value) {
-    return collated_t<F>{
-        collate_field(
-            examples, [&](const E& e) -> const auto& { return get(e).data; },
-            field.empty() ? "data" : field + ".data"),
-        collate_field(
-            examples, [&](const E& e) -> const auto& { return get(e).target; },
-            field.empty() ? "target" : field + ".target")};
+    return collated_t<F>{collate_field(
+                             examples, [&](const E& e) -> const auto& { return get(e).data; },
+                             field.empty() ? "data" : field + ".data"),
+                         collate_field(
+                             examples, [&](const E& e) -> const auto& { return get(e).target; },
+                             field.empty() ? "target" : field + ".target")};
   } else if constexpr (std::is_arithmetic_v<F>) {
     using Out = typename collated_t<F>::value_type;
     auto out = empty<Out>({batch});
@@ -84,10 +85,10 @@ auto collate_field(const std::vector<E>& examples, Get get, const std::string& f
     for (std::size_t i = 1; i < examples.size(); ++i) {
       const Shape& s = get(examples[i]).shape();
       if (!(s == shape))
-        throw shape_error(detail::str(
-            "collate: example ", i, " has ", field.empty() ? "a tensor" : field, " of shape ", s,
-            " but example 0 has shape ", shape,
-            "; tensors must have the same shape to be stacked into a batch"));
+        throw shape_error(
+            detail::str("collate: example ", i, " has ", field.empty() ? "a tensor" : field,
+                        " of shape ", s, " but example 0 has shape ", shape,
+                        "; tensors must have the same shape to be stacked into a batch"));
     }
     Shape out_shape = shape;
     out_shape.insert(0, batch);

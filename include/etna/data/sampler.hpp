@@ -1,5 +1,5 @@
 // Samplers: the order in which a loader visits a dataset, one index sequence per epoch.
-// Sequential, Random (seeded Fisher-Yates), WeightedRandom, Batch and Distributed (PyTorch's rules).
+// Sequential, Random (seeded Fisher-Yates), WeightedRandom, Batch, Distributed (as PyTorch).
 #pragma once
 
 #include <algorithm>
@@ -95,8 +95,8 @@ class SequentialSampler {
 
 struct RandomSamplerOptions {
   bool replacement = false;
-  std::size_t num_samples = 0;         // 0: the dataset size
-  std::optional<std::uint64_t> seed;  // default: drawn from etna's default generator
+  std::size_t num_samples = 0;                       // 0: the dataset size
+  std::optional<std::uint64_t> seed = std::nullopt;  // default: drawn from the default generator
 };
 
 // A random order of 0..n-1 (a Fisher-Yates shuffle), or num_samples uniform draws with
