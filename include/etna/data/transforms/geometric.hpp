@@ -17,14 +17,14 @@ namespace etna::data {
 class RandomHorizontalFlip {
  public:
   explicit RandomHorizontalFlip(double p = 0.5) : p_(p) {
-    detail::check_probability(p, "RandomHorizontalFlip");
+    transform_detail::check_probability(p, "RandomHorizontalFlip");
   }
 
   // Whether this call flips: draws one block from gen.
-  bool sample(Generator& gen) const { return detail::Draws(gen, 1).uniform() < p_; }
+  bool sample(Generator& gen) const { return transform_detail::Draws(gen, 1).uniform() < p_; }
 
   static Tensor<float> apply(const Tensor<float>& x) {
-    const auto d = detail::image_dims(x, "RandomHorizontalFlip");
+    const auto d = transform_detail::image_dims(x, "RandomHorizontalFlip");
     const Tensor<float> src = x.contiguous();
     auto out = empty<float>(x.shape());
     for (std::int64_t row = 0; row < d.channels * d.height; ++row) {
@@ -47,30 +47,36 @@ struct CropOffset {
   std::int64_t top, left;
 };
 
+// A rectangular crop size: RandomCrop({.height = 24, .width = 20}).
+struct CropSize {
+  std::int64_t height = 0, width = 0;
+};
+
 // torchvision's RandomCrop(size, padding, fill): pads every side by `padding` pixels of value
 // `fill`, then takes a crop of `size` at a uniformly random offset (top drawn first, then left;
 // two blocks). A crop larger than the padded image is a value_error. Size is one extent for a
-// square crop or {height, width}.
+// square crop, or a CropSize.
 class RandomCrop {
  public:
   explicit RandomCrop(std::int64_t size, std::int64_t padding = 0, float fill = 0.f)
-      : RandomCrop(std::array<std::int64_t, 2>{size, size}, padding, fill) {}
-  RandomCrop(std::array<std::int64_t, 2> size, std::int64_t padding = 0, float fill = 0.f)
-      : height_(size[0]), width_(size[1]), padding_(padding), fill_(fill) {
+      : RandomCrop(CropSize{size, size}, padding, fill) {}
+  explicit RandomCrop(CropSize size, std::int64_t padding = 0, float fill = 0.f)
+      : height_(size.height), width_(size.width), padding_(padding), fill_(fill) {
     if (height_ <= 0 || width_ <= 0 || padding_ < 0)
-      throw value_error(detail::str("RandomCrop: size must be positive and padding non-negative, "
-                                    "got size [", height_, ", ", width_, "], padding ", padding_));
+      throw value_error(
+          etna::detail::str("RandomCrop: size must be positive and padding non-negative, "
+                            "got size [",
+                            height_, ", ", width_, "], padding ", padding_));
   }
 
   // The offset of this call's crop for an image of height x width (before padding).
   CropOffset sample(std::int64_t height, std::int64_t width, Generator& gen) const {
     const std::int64_t ph = height + 2 * padding_, pw = width + 2 * padding_;
     if (height_ > ph || width_ > pw)
-      throw value_error(detail::str("RandomCrop: crop size [", height_, ", ", width_,
-                                    "] is larger than the padded image [", ph, ", ", pw,
-                                    "] (image [", height, ", ", width, "], padding ", padding_,
-                                    ")"));
-    detail::Draws draws(gen, 2);
+      throw value_error(etna::detail::str(
+          "RandomCrop: crop size [", height_, ", ", width_, "] is larger than the padded image [",
+          ph, ", ", pw, "] (image [", height, ", ", width, "], padding ", padding_, ")"));
+    transform_detail::Draws draws(gen, 2);
     const std::int64_t top = draws.integer(0, ph - height_ + 1);
     const std::int64_t left = draws.integer(0, pw - width_ + 1);
     return {top, left};
@@ -78,14 +84,14 @@ class RandomCrop {
 
   // The crop at `at` of x padded with this transform's padding and fill.
   Tensor<float> apply(const Tensor<float>& x, CropOffset at) const {
-    const auto d = detail::image_dims(x, "RandomCrop");
+    const auto d = transform_detail::image_dims(x, "RandomCrop");
     const std::int64_t ph = d.height + 2 * padding_, pw = d.width + 2 * padding_;
     if (at.top < 0 || at.left < 0 || at.top + height_ > ph || at.left + width_ > pw)
-      throw value_error(detail::str("RandomCrop: a [", height_, ", ", width_, "] crop at (", at.top,
-                                    ", ", at.left, ") does not fit the padded image [", ph, ", ",
-                                    pw, "]"));
+      throw value_error(etna::detail::str("RandomCrop: a [", height_, ", ", width_, "] crop at (",
+                                          at.top, ", ", at.left,
+                                          ") does not fit the padded image [", ph, ", ", pw, "]"));
     const Tensor<float> src = x.contiguous();
-    auto out = empty<float>(detail::with_height_width(x.shape(), height_, width_));
+    auto out = empty<float>(transform_detail::with_height_width(x.shape(), height_, width_));
     // Output column j reads input column left - padding + j; clamp the in-image span once.
     const std::int64_t x0 = at.left - padding_;
     const std::int64_t j_begin = std::clamp<std::int64_t>(-x0, 0, width_);
@@ -108,7 +114,7 @@ class RandomCrop {
   }
 
   Tensor<float> operator()(const Tensor<float>& x, Generator& gen) const {
-    const auto d = detail::image_dims(x, "RandomCrop");
+    const auto d = transform_detail::image_dims(x, "RandomCrop");
     return apply(x, sample(d.height, d.width, gen));
   }
 
@@ -123,7 +129,7 @@ struct AffineParams {
   double angle = 0, tx = 0, ty = 0;
 };
 
-namespace detail {
+namespace transform_detail {
 // sin and cos of an angle in degrees, exact at multiples of 90 degrees, so quarter turns move
 // pixels without interpolation error.
 inline std::pair<double, double> sin_cos_degrees(double degrees) {
@@ -131,13 +137,17 @@ inline std::pair<double, double> sin_cos_degrees(double degrees) {
   const double rest = (degrees - 90.0 * quarters) * (3.14159265358979323846 / 180.0);
   const double s = std::sin(rest), c = std::cos(rest);
   switch (((static_cast<long long>(quarters) % 4) + 4) % 4) {
-    case 0: return {s, c};
-    case 1: return {c, -s};
-    case 2: return {-s, -c};
-    default: return {-c, s};
+    case 0:
+      return {s, c};
+    case 1:
+      return {c, -s};
+    case 2:
+      return {-s, -c};
+    default:
+      return {-c, s};
   }
 }
-}  // namespace detail
+}  // namespace transform_detail
 
 // torchvision's RandomAffine(degrees, translate) with bilinear interpolation and zero fill:
 // angle uniform on [-degrees, degrees], then tx = round(uniform(-a W, a W)) and
@@ -152,15 +162,16 @@ class RandomAffine {
   explicit RandomAffine(double degrees, std::array<double, 2> translate = {0, 0})
       : degrees_(degrees), translate_(translate) {
     if (!(degrees >= 0))
-      throw value_error(detail::str("RandomAffine: degrees must be non-negative, got ", degrees));
+      throw value_error(
+          etna::detail::str("RandomAffine: degrees must be non-negative, got ", degrees));
     for (double t : translate)
       if (!(t >= 0 && t <= 1))
         throw value_error(
-            detail::str("RandomAffine: translate fractions must be in [0, 1], got ", t));
+            etna::detail::str("RandomAffine: translate fractions must be in [0, 1], got ", t));
   }
 
   AffineParams sample(std::int64_t height, std::int64_t width, Generator& gen) const {
-    detail::Draws draws(gen, 3);
+    transform_detail::Draws draws(gen, 3);
     AffineParams p;
     p.angle = draws.uniform(-degrees_, degrees_);
     const double max_dx = translate_[0] * static_cast<double>(width);
@@ -171,34 +182,48 @@ class RandomAffine {
   }
 
   static Tensor<float> apply(const Tensor<float>& x, AffineParams p) {
-    const auto d = detail::image_dims(x, "RandomAffine");
+    const auto d = transform_detail::image_dims(x, "RandomAffine");
     const Tensor<float> src = x.contiguous();
     auto out = empty<float>(x.shape());
-    const auto [s, c] = detail::sin_cos_degrees(p.angle);
-    const double cx = static_cast<double>(d.width - 1) / 2, cy = static_cast<double>(d.height - 1) / 2;
+    const auto [s, c] = transform_detail::sin_cos_degrees(p.angle);
+    const double cx = static_cast<double>(d.width - 1) / 2,
+                 cy = static_cast<double>(d.height - 1) / 2;
     const std::int64_t plane = d.height * d.width;
+    const float* in = src.data();
+    float* o = out.data();
     for (std::int64_t i = 0; i < d.height; ++i) {
-      for (std::int64_t j = 0; j < d.width; ++j) {
-        // Inverse map: rotate the output point back by -angle (the forward rotation is
-        // counter-clockwise on screen, i.e. [[c, s], [-s, c]] with y pointing down).
-        const double dx = static_cast<double>(j) - cx - p.tx, dy = static_cast<double>(i) - cy - p.ty;
-        const double sx = c * dx - s * dy + cx, sy = s * dx + c * dy + cy;
+      // Inverse map: rotate the output point back by -angle (the forward rotation is
+      // counter-clockwise on screen, i.e. [[c, s], [-s, c]] with y pointing down). Along a row
+      // the sample point moves by (c, s) per pixel.
+      const double dy = static_cast<double>(i) - cy - p.ty, dx0 = -cx - p.tx;
+      double sx = c * dx0 - s * dy + cx, sy = s * dx0 + c * dy + cy;
+      for (std::int64_t j = 0; j < d.width; ++j, sx += c, sy += s) {
         const double fx0 = std::floor(sx), fy0 = std::floor(sy);
         const auto x0 = static_cast<std::int64_t>(fx0), y0 = static_cast<std::int64_t>(fy0);
         const auto ax = static_cast<float>(sx - fx0), ay = static_cast<float>(sy - fy0);
-        // Weights and offsets of the four neighbours; outside ones get weight 0.
         float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
         std::int64_t off[4];
-        for (int k = 0; k < 4; ++k) {
-          const std::int64_t xx = x0 + (k & 1), yy = y0 + (k >> 1);
-          const bool inside = xx >= 0 && xx < d.width && yy >= 0 && yy < d.height;
-          off[k] = inside ? yy * d.width + xx : 0;
-          if (!inside) w[k] = 0.f;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < d.width && y0 + 1 < d.height) {
+          off[0] = y0 * d.width + x0;
+          off[1] = off[0] + 1;
+          off[2] = off[0] + d.width;
+          off[3] = off[2] + 1;
+        } else {
+          if (x0 < -1 || y0 < -1 || x0 >= d.width || y0 >= d.height) {  // all four outside
+            for (std::int64_t ch = 0; ch < d.channels; ++ch) o[ch * plane + i * d.width + j] = 0.f;
+            continue;
+          }
+          for (int k = 0; k < 4; ++k) {  // outside neighbours get weight 0
+            const std::int64_t xx = x0 + (k & 1), yy = y0 + (k >> 1);
+            const bool inside = xx >= 0 && xx < d.width && yy >= 0 && yy < d.height;
+            off[k] = inside ? yy * d.width + xx : 0;
+            if (!inside) w[k] = 0.f;
+          }
         }
         for (std::int64_t ch = 0; ch < d.channels; ++ch) {
-          const float* in = src.data() + ch * plane;
-          out.data()[ch * plane + i * d.width + j] =
-              w[0] * in[off[0]] + w[1] * in[off[1]] + w[2] * in[off[2]] + w[3] * in[off[3]];
+          const float* v = in + ch * plane;
+          o[ch * plane + i * d.width + j] =
+              w[0] * v[off[0]] + w[1] * v[off[1]] + w[2] * v[off[2]] + w[3] * v[off[3]];
         }
       }
     }
@@ -206,7 +231,7 @@ class RandomAffine {
   }
 
   Tensor<float> operator()(const Tensor<float>& x, Generator& gen) const {
-    const auto d = detail::image_dims(x, "RandomAffine");
+    const auto d = transform_detail::image_dims(x, "RandomAffine");
     return apply(x, sample(d.height, d.width, gen));
   }
 

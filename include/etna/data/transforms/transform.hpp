@@ -21,10 +21,10 @@ namespace etna::data {
 // ones ignore it. A transform never writes into its input: datasets may hand out views of
 // their own storage.
 template <class T>
-concept Transform =
-    std::copy_constructible<T> && requires(const T& t, const Tensor<float>& x, Generator& gen) {
-      { t(x, gen) } -> std::convertible_to<Tensor<float>>;
-    };
+concept Transform = std::copy_constructible<T> &&
+    requires(const T& t, const Tensor<float>& x, Generator& gen) {
+  { t(x, gen) } -> std::convertible_to<Tensor<float>>;
+};
 
 // Transforms applied left to right. Built by `a | b | c`, which keeps the list flat.
 template <Transform... Ts>
@@ -43,7 +43,7 @@ class Compose {
   std::tuple<Ts...> parts_;
 };
 
-namespace detail {
+namespace transform_detail {
 template <class T>
 struct is_compose : std::false_type {};
 template <class... Ts>
@@ -51,17 +51,20 @@ struct is_compose<Compose<Ts...>> : std::true_type {};
 
 template <class T>
 auto transform_parts(T t) {
-  if constexpr (is_compose<T>::value) return t.parts();
-  else return std::tuple<T>(std::move(t));
+  if constexpr (is_compose<T>::value)
+    return t.parts();
+  else
+    return std::tuple<T>(std::move(t));
 }
-}  // namespace detail
+}  // namespace transform_detail
 
 // `ToFloat{} | Normalize{{0.5f}, {0.5f}} | RandomHorizontalFlip{}`: one transform.
 template <Transform A, Transform B>
 auto operator|(A a, B b) {
   return std::apply(
       [](auto&&... t) { return Compose<std::remove_cvref_t<decltype(t)>...>(std::move(t)...); },
-      std::tuple_cat(detail::transform_parts(std::move(a)), detail::transform_parts(std::move(b))));
+      std::tuple_cat(transform_detail::transform_parts(std::move(a)),
+                     transform_detail::transform_parts(std::move(b))));
 }
 
 // Wraps a function of the image, f(x), or of the image and the generator, f(x, gen).
@@ -85,7 +88,7 @@ class Lambda {
   F f_;
 };
 
-namespace detail {
+namespace transform_detail {
 
 // Consecutive random draws, each from its own Philox block, out of blocks reserved up front.
 // A transform reserves the same number of blocks whatever branch it takes, so the draws of
@@ -110,7 +113,8 @@ class Draws {
 
  private:
   Philox4x32 block() {
-    if (next_ >= count_) throw error("etna internal: a transform drew more blocks than it reserved");
+    if (next_ >= count_)
+      throw error("etna internal: a transform drew more blocks than it reserved");
     return Philox4x32::generate(stream_.seed, stream_.offset + next_++);
   }
 
@@ -125,8 +129,8 @@ struct ImageDims {
 inline ImageDims image_dims(const Tensor<float>& x, std::string_view op) {
   if (x.dim() == 3) return {x.size(0), x.size(1), x.size(2)};
   if (x.dim() == 2) return {1, x.size(0), x.size(1)};
-  throw shape_error(
-      str(op, ": expected an image of shape [C, H, W] or [H, W], got shape ", x.shape()));
+  throw shape_error(etna::detail::str(
+      op, ": expected an image of shape [C, H, W] or [H, W], got shape ", x.shape()));
 }
 
 // The shape of `x` with its last two extents replaced.
@@ -138,8 +142,9 @@ inline Shape with_height_width(const Shape& shape, std::int64_t height, std::int
 }
 
 inline void check_probability(double p, std::string_view op) {
-  if (!(p >= 0 && p <= 1)) throw value_error(str(op, ": probability must be in [0, 1], got ", p));
+  if (!(p >= 0 && p <= 1))
+    throw value_error(etna::detail::str(op, ": probability must be in [0, 1], got ", p));
 }
 
-}  // namespace detail
+}  // namespace transform_detail
 }  // namespace etna::data
