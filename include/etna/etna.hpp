@@ -21,3 +21,5 @@
 #include "etna/autograd.hpp"
 #include "etna/nn.hpp"
 #include "etna/optim.hpp"
+#include "etna/data.hpp"
+#include "etna/train.hpp"

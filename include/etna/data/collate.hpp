@@ -86,7 +86,7 @@ auto collate_field(const std::vector<E>& examples, Get get, const std::string& f
       const Shape& s = get(examples[i]).shape();
       if (!(s == shape))
         throw shape_error(
-            detail::str("collate: example ", i, " has ", field.empty() ? "a tensor" : field,
+            etna::detail::str("collate: example ", i, " has ", field.empty() ? "a tensor" : field,
                         " of shape ", s, " but example 0 has shape ", shape,
                         "; tensors must have the same shape to be stacked into a batch"));
     }

@@ -322,7 +322,7 @@ class DataLoader {
     for (std::size_t i : indices)
       if (i >= n)
         throw index_error(
-            detail::str("DataLoader: the sampler yielded index ", i, " for a dataset of size ", n));
+            etna::detail::str("DataLoader: the sampler yielded index ", i, " for a dataset of size ", n));
     auto epoch = std::make_shared<Epoch>(dataset_, std::move(indices), options_, seed_, e);
     active_ = epoch;
     epoch->start();
@@ -364,12 +364,12 @@ class DataLoader {
       : dataset_(std::move(dataset)), options_(options) {
     if (options_.batch_size < 1)
       throw value_error(
-          detail::str("DataLoader: batch_size must be at least 1, got ", options_.batch_size));
+          etna::detail::str("DataLoader: batch_size must be at least 1, got ", options_.batch_size));
     if (options_.num_workers < 0)
       throw value_error(
-          detail::str("DataLoader: num_workers must be non-negative, got ", options_.num_workers));
+          etna::detail::str("DataLoader: num_workers must be non-negative, got ", options_.num_workers));
     if (options_.prefetch_factor < 1)
-      throw value_error(detail::str("DataLoader: prefetch_factor must be at least 1, got ",
+      throw value_error(etna::detail::str("DataLoader: prefetch_factor must be at least 1, got ",
                                     options_.prefetch_factor));
     seed_ = options_.seed ? *options_.seed : sampler_detail::draw_seed();
     if constexpr (std::is_same_v<P, std::nullptr_t>) {

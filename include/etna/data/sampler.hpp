@@ -110,7 +110,7 @@ class RandomSampler {
         replacement_(options.replacement),
         seed_(options.seed ? *options.seed : sampler_detail::draw_seed()) {
     if (n_ == 0 && num_samples_ > 0)
-      throw value_error(detail::str("RandomSampler: cannot draw ", num_samples_,
+      throw value_error(etna::detail::str("RandomSampler: cannot draw ", num_samples_,
                                     " samples from an empty dataset"));
   }
   std::size_t size() const { return num_samples_; }
@@ -159,7 +159,7 @@ class WeightedRandomSampler {
     for (std::size_t i = 0; i < weights_.size(); ++i) {
       const double w = weights_[i];
       if (!std::isfinite(w) || w < 0)
-        throw value_error(detail::str("WeightedRandomSampler: weight ", i, " is ", w,
+        throw value_error(etna::detail::str("WeightedRandomSampler: weight ", i, " is ", w,
                                       "; weights must be finite and non-negative"));
       if (w > 0) {
         ++nonzero;
@@ -171,7 +171,7 @@ class WeightedRandomSampler {
     if (nonzero == 0)
       throw value_error("WeightedRandomSampler: all weights are zero; nothing can be drawn");
     if (!replacement_ && num_samples_ > nonzero)
-      throw value_error(detail::str("WeightedRandomSampler: cannot draw ", num_samples_,
+      throw value_error(etna::detail::str("WeightedRandomSampler: cannot draw ", num_samples_,
                                     " samples without replacement from ", nonzero,
                                     " indices with a positive weight"));
   }
@@ -224,7 +224,7 @@ class BatchSampler {
       : sampler_(std::move(sampler)), batch_size_(batch_size), drop_last_(drop_last) {
     if (batch_size_ < 1)
       throw value_error(
-          detail::str("BatchSampler: batch_size must be at least 1, got ", batch_size_));
+          etna::detail::str("BatchSampler: batch_size must be at least 1, got ", batch_size_));
   }
   // Number of batches per epoch.
   std::size_t size() const {
@@ -273,9 +273,9 @@ class DistributedSampler {
       : n_(n), rank_(rank), world_(world), options_(options) {
     if (world_ < 1)
       throw value_error(
-          detail::str("DistributedSampler: world size must be at least 1, got ", world_));
+          etna::detail::str("DistributedSampler: world size must be at least 1, got ", world_));
     if (rank_ < 0 || rank_ >= world_)
-      throw value_error(detail::str("DistributedSampler: rank ", rank_,
+      throw value_error(etna::detail::str("DistributedSampler: rank ", rank_,
                                     " is out of range for world size ", world_,
                                     " (expected 0 <= rank < world)"));
     const auto w = static_cast<std::size_t>(world_);

@@ -204,6 +204,13 @@ class ConfusionMatrix {
     for (auto v : counts_) s += v;
     return s;
   }
+  // Share of examples on the diagonal (0 when empty).
+  double accuracy() const {
+    std::int64_t diagonal = 0;
+    for (std::int64_t k = 0; k < c_; ++k) diagonal += counts(k, k);
+    const std::int64_t n = total();
+    return n == 0 ? 0.0 : static_cast<double>(diagonal) / static_cast<double>(n);
+  }
 
   ClassificationReport report() const {
     ClassificationReport r;
