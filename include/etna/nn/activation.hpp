@@ -9,6 +9,7 @@
 #include "etna/expr/operators.hpp"
 #include "etna/nn/layer_traits.hpp"
 #include "etna/nn/module.hpp"
+#include "etna/nn/python_repr.hpp"
 
 namespace etna::nn {
 
@@ -39,7 +40,7 @@ struct LeakyReLU : Module<LeakyReLU> {
   auto forward(const X& x) const {
     return etna::leaky_relu(x, negative_slope);
   }
-  std::string extra_repr() const { return detail::str("negative_slope=", negative_slope); }
+  std::string extra_repr() const { return "negative_slope=" + detail::python_float(negative_slope); }
   ETNA_MODULE()
 };
 
@@ -52,7 +53,7 @@ struct ELU : Module<ELU> {
   auto forward(const X& x) const {
     return etna::elu(x, alpha);
   }
-  std::string extra_repr() const { return detail::str("alpha=", alpha); }
+  std::string extra_repr() const { return "alpha=" + detail::python_float(alpha); }
   ETNA_MODULE()
 };
 

@@ -1,0 +1,56 @@
+// nn::Dropout and nn::AlphaDropout: the layers over functional::dropout / alpha_dropout that
+// follow the module's training flag (train: random mask from etna's generator; eval: identity).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "etna/autograd/function.hpp"
+#include "etna/nn/functional/dropout.hpp"
+#include "etna/nn/layer_traits.hpp"
+#include "etna/nn/module.hpp"
+#include "etna/nn/python_repr.hpp"
+
+namespace etna::nn {
+namespace detail {
+
+// The two layers differ only in the functional op they call and the name they print.
+template <class Self, bool Alpha>
+struct DropoutLayer : Module<Self> {
+  static constexpr std::int64_t static_out_features = kSameFeatures;
+  double p = 0.5;  // probability of an element being dropped
+
+  DropoutLayer() = default;
+  explicit DropoutLayer(double probability) : p(probability) {
+    // At construction, as PyTorch: a bad p fails where it is written, not at the first batch.
+    functional::detail::check_probability(Alpha ? "AlphaDropout" : "Dropout", probability);
+  }
+
+  // Always a Var (a tensor input becomes a constant Var); eval mode returns the input's values.
+  template <class X>
+  auto forward(const X& x) const {
+    if constexpr (Alpha)
+      return functional::alpha_dropout(as_var(x), p, this->is_training());
+    else
+      return functional::dropout(as_var(x), p, this->is_training());
+  }
+  // etna has no in-place dropout; PyTorch prints the flag, so it is printed as False.
+  std::string extra_repr() const { return "p=" + python_float(p) + ", inplace=False"; }
+};
+
+}  // namespace detail
+
+// Inverted dropout: in training, zeroes each element with probability p and scales the rest by
+// 1 / (1 - p); in eval mode, the identity. Dropout{} has PyTorch's default p = 0.5.
+struct Dropout : detail::DropoutLayer<Dropout, false> {
+  using DropoutLayer::DropoutLayer;
+  ETNA_MODULE()
+};
+
+// Alpha dropout for SELU networks: keeps zero mean and unit variance (see alpha_dropout).
+struct AlphaDropout : detail::DropoutLayer<AlphaDropout, true> {
+  using DropoutLayer::DropoutLayer;
+  ETNA_MODULE()
+};
+
+}  // namespace etna::nn
