@@ -242,8 +242,12 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
   } else if constexpr (std::is_same_v<X, Tensor<std::int64_t, D>>) {
     if (child.defined()) visitor.index_buffer(name, child);
   } else if constexpr (is_std_vector<X>::value) {
+    // A vector registered under the empty name (AnySequential's layers) names its elements
+    // "0", "1"... directly under the parent's prefix, as PyTorch's nn.Sequential.
+    const bool direct = name.empty() || name.back() == '.';
     for (std::size_t i = 0; i < child.size(); ++i)
-      visit_child<T, D>(child[i], name + "." + std::to_string(i), visitor);
+      visit_child<T, D>(child[i], direct ? name + std::to_string(i)
+                                         : name + "." + std::to_string(i), visitor);
   } else if constexpr (Layer<X>) {
     const ModuleRef<T, D> ref(child);
     if (visitor.module(name, ref)) ref.visit(name + ".", visitor);
