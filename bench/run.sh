@@ -4,7 +4,10 @@
 #
 # The filter is a substring of a full case name ("cpu/eltwise/chain_16M", "chain", "gemm",
 # "cpu/gemm/square512"). Each X_bench binary is handed the part of the filter below its own
-# "cpu/X/" prefix, since binaries match against their case names.
+# "cpu/X/" prefix, since binaries match against their case names. train_bench also prints the
+# "cpu/infer/" cases; "compile/mlp_example" is timed by this script itself.
+# With no filter latest.jsonl holds this run alone; with a filter, the lines of the cases this
+# run printed replace their old lines and the other cases' lines are kept.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +19,7 @@ out="$results/latest.jsonl"
 
 # The references are only needed here, never by the tests, so only this script installs them.
 missing=()
-for pkg in libtorch-dev libopenblas-dev; do
+for pkg in libtorch-dev libopenblas-dev time; do  # time: /usr/bin/time -v for compile/
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -29,10 +32,13 @@ fi
 
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DETNA_BUILD_BENCH=ON \
-  -DETNA_BUILD_TESTS=OFF -DETNA_BUILD_EXAMPLES=OFF >"$build/configure.log" 2>&1 ||
+  -DETNA_BUILD_TESTS=OFF -DETNA_BUILD_EXAMPLES=OFF \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log" >&2; exit 1; }
 
 mkdir -p "$results"
+previous="$(mktemp)"
+[[ -n "$filter" && -f "$out" ]] && cp "$out" "$previous"
 : >"$out"
 
 # Single-threaded references by default; two-thread cases set their counts in code.
@@ -50,14 +56,23 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ /
 # Escapes a text for a JSON string (quotes, backslashes, newlines).
 json_str() { python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().strip()))'; }
 
+# Case-name prefixes a binary prints besides its own "cpu/<group>/"; for those the filter is
+# passed whole (such a binary matches it against full case names).
+declare -A extra_prefix=([train]="cpu/infer/")
+
 for src in "$root"/bench/*_bench.cpp; do
   name="$(basename "$src" .cpp)"
   group="${name%_bench}"
   prefix="cpu/$group/"
+  extra="${extra_prefix[$group]:-}"
   if [[ -z "$filter" || "$prefix" == *"$filter"* ]]; then
     sub=""
   elif [[ "$filter" == "$prefix"* ]]; then
     sub="${filter#"$prefix"}"
+  elif [[ -n "$extra" && "$extra" == *"$filter"* ]]; then
+    sub="$extra"
+  elif [[ -n "$extra" && "$filter" == "$extra"* ]]; then
+    sub="$filter"
   elif [[ "$filter" == */* ]]; then
     continue  # a full name of another group
   else
@@ -78,6 +93,60 @@ for src in "$root"/bench/*_bench.cpp; do
   fi
 done
 
+# compile/mlp_example: seconds and peak compiler memory of one user file with the Release flags
+# of build-bench (its command from compile_commands.json, the object written to a scratch file).
+# etna figures only: no reference is compiled, so the line has no ratio.
+compile_case="compile/mlp_example"
+if [[ -z "$filter" || "$compile_case" == *"$filter"* ]]; then
+  echo "timing the compile of bench/compile/mlp_example.cpp" >&2
+  python3 - "$build" "$root/bench/compile/mlp_example.cpp" "$compile_case" <<'EOF' | tee -a "$out"
+import json, os, re, shlex, subprocess, sys, tempfile
+
+build, src, case = sys.argv[1:4]
+machine = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), "unknown")
+line = {"case": case}
+try:
+    entry = next(e for e in json.load(open(os.path.join(build, "compile_commands.json")))
+                 if os.path.realpath(e["file"]) == os.path.realpath(src))
+    args = entry.get("arguments") or shlex.split(entry["command"])
+    obj = tempfile.NamedTemporaryFile(suffix=".o", delete=False).name
+    args[args.index("-o") + 1] = obj
+    stats = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
+    run = subprocess.run(["/usr/bin/time", "-v", "-o", stats] + args, cwd=entry["directory"],
+                         capture_output=True, text=True)
+    text = open(stats).read()
+    os.unlink(obj)
+    os.unlink(stats)
+    if run.returncode != 0:
+        raise RuntimeError("compile failed: " + (run.stderr.strip().splitlines() or ["?"])[0])
+
+    def field(name):
+        return re.search(re.escape(name) + r": (.*)", text).group(1).strip()
+
+    wall = 0.0
+    for part in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
+        wall = wall * 60 + float(part)
+    user, system = float(field("User time (seconds)")), float(field("System time (seconds)"))
+    mib = int(field("Maximum resident set size (kbytes)")) / 1024
+    flags = " ".join(a for a in args if a.startswith(("-O", "-march", "-std", "-f", "-D")))
+    line.update({"etna_s": round(wall, 2), "etna_cpu_s": round(user + system, 2),
+                 "etna_mib": round(mib, 1), "target_s": 30, "target_mib": 2048,
+                 "meets_target": user + system < 30 and mib < 2048, "threads": 1,
+                 "machine": machine, "load_avg": float(open("/proc/loadavg").read().split()[0]),
+                 "note": "compile only (no link) of bench/compile/mlp_example.cpp, a typed "
+                         "784-256-256-10 MLP trained with Adam and run under NoGradGuard, with "
+                         f"the project's Release flags ({flags}); etna_s = wall clock, "
+                         "etna_cpu_s = user + system, etna_mib = the compiler's maximum resident "
+                         "set (/usr/bin/time -v). No ratio: nothing comparable is compiled for "
+                         "libtorch; the target is PERFORMANCE.md's < 30 s and < 2 GiB, judged on "
+                         "etna_cpu_s (the wall clock of a shared machine includes other work)"})
+except Exception as e:  # a line that says why, rather than none
+    line["note"] = f"{case} could not be timed: {e}"
+print(json.dumps(line))
+EOF
+fi
+
 load_after="$(cut -d' ' -f1 /proc/loadavg)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Other work on these 2 cores halves or worse the figures (two-thread ones most): say so.
@@ -85,12 +154,25 @@ if python3 -c "import sys; sys.exit(0 if max($load_before, $load_after) > 1.5 el
   echo "WARNING: the machine was busy (load average above 1.5): absolute figures are unreliable;" \
     "ratios less so, two-thread cases least of all" >&2
 fi
-python3 - "$out" <<'EOF'
+python3 - "$out" "$previous" <<'EOF'
 import json, sys
 
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+lines = [line for line in open(sys.argv[1]) if line.strip()]
+rows = [json.loads(line) for line in lines]
+# A filtered run keeps the other cases' lines of the previous latest.jsonl (previous is empty
+# after an unfiltered run), verbatim; the table shows this run's cases only.
+fresh = {r["case"] for r in rows}
+kept = [l for l in open(sys.argv[2]) if l.strip() and json.loads(l)["case"] not in fresh]
+if kept:
+    with open(sys.argv[1], "w") as f:
+        f.writelines(kept + lines)
 print(f"\n{'case':44} {'etna':>11} {'reference':>11} {'ratio':>7} {'etna':>9} {'ref':>9}  ")
 for r in rows:
+    if "etna_mib" in r:  # a compile-time line: seconds and MiB, no reference
+        target = "  target met" if r.get("meets_target") else "  TARGET MISSED"
+        print(f"{r['case']:44} {r['etna_s']:10.1f}s {'-':>11} {'-':>7} {r['etna_mib']:9.0f} MiB"
+              f"{target}")
+        continue
     if "ratio" not in r:
         print(f"{r['case']:44} {'-':>11} {'-':>11} {'-':>7}  {r.get('note', '')}")
         continue
@@ -102,8 +184,11 @@ for r in rows:
         unit, e, f = "", 0, 0
     rate = f"{e:9.1f} {f:9.1f}  {unit}" if unit else ""
     target = {True: "  target met", False: "  TARGET MISSED"}.get(r.get("meets_target"), "")
+    if "ratio_p10" in r:  # cases that also report the ratio of their least disturbed samples
+        target += f" (target {r['target_ratio']:.2f}, p10 ratio {r['ratio_p10']:.3f})"
     print(f"{r['case']:44} {r['etna_us']:9.1f}us {r['ref_us']:9.1f}us {r['ratio']:7.3f} {rate}"
           f"{target}")
-print(f"\nratio = etna time / reference time (below 1: etna is faster); {len(rows)} lines in "
-      f"{sys.argv[1]}")
+print(f"\nratio = etna time / reference time (below 1: etna is faster); {len(rows)} cases run,"
+      f" {len(kept) + len(rows)} lines in {sys.argv[1]}")
 EOF
+rm -f "$previous"

@@ -45,3 +45,22 @@ TEST_CASE("the block cache respects its limit", "[storage]") {
   CHECK(et::cached_bytes() == 0);
   et::set_cache_limit(std::size_t{2} << 30);
 }
+
+TEST_CASE("blocks from glibc's mmap threshold (128 KiB) up are cached", "[storage]") {
+  // Activations and weight gradients of an MLP step at batch 256 are 256-800 KiB; without the
+  // cache each step refaults them (see kCachedBlockThreshold).
+  et::empty_cache();
+  const float* first;
+  {
+    auto t = et::empty<float>({1 << 15});  // 128 KiB
+    first = t.data();
+  }
+  CHECK(et::cached_bytes() == std::size_t{128} << 10);
+  {
+    auto again = et::empty<float>({1 << 15});
+    CHECK(again.data() == first);
+  }
+  { auto below = et::empty<float>({(1 << 15) - 16}); }  // 128 KiB - 64 bytes: not cached
+  CHECK(et::cached_bytes() == std::size_t{128} << 10);
+  et::empty_cache();
+}
