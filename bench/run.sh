@@ -147,6 +147,47 @@ print(json.dumps(line))
 EOF
 fi
 
+# cpu/epoch/fashion_mnist_mlp: the README demo (examples/fashion_mnist.cpp, 5 epochs, 1 thread,
+# no loader worker) against the same model, optimizer, schedule and batch size in PyTorch
+# (bench/reference/fashion_mnist_torch.py with Debian's python3-torch); median epoch times
+# (training plus test-set evaluation) and both final test accuracies.
+epoch_case="cpu/epoch/fashion_mnist_mlp"
+if [[ -z "$filter" || "$epoch_case" == *"$filter"* ]]; then
+  echo "building and running the Fashion-MNIST demo and its PyTorch twin" >&2
+  cmake -S "$root" -B "$build" -DETNA_BUILD_EXAMPLES=ON >>"$build/configure.log" 2>&1
+  epoch_dir="$build/epoch_run"
+  rm -rf "$epoch_dir"
+  if cmake --build "$build" --target fashion_mnist -j2 >"$build/fashion_mnist.build.log" 2>&1 &&
+    "${bench_env[@]}" "$build/examples/fashion_mnist" --threads 1 --workers 0 \
+      --out "$epoch_dir" >"$build/fashion_mnist.log" 2>&1 &&
+    "${bench_env[@]}" /usr/bin/python3 "$root/bench/reference/fashion_mnist_torch.py" \
+      --threads 1 >"$build/fashion_mnist_torch.log" 2>&1; then
+    python3 - "$epoch_dir/history.csv" "$build/fashion_mnist.log" "$build/fashion_mnist_torch.log" \
+      "$epoch_case" <<'PYEOF' | tee -a "$out"
+import csv, json, statistics, sys
+history, etna_log, torch_log, case = sys.argv[1:5]
+rows = list(csv.DictReader(open(history)))
+etna_s = statistics.median(float(r["epoch_time_s"]) for r in rows)
+etna_acc = float([l for l in open(etna_log) if l.startswith("test_accuracy=")][-1].split("=")[1])
+ref = json.loads([l for l in open(torch_log) if l.startswith("{")][-1])
+machine = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), "unknown")
+ratio = etna_s / ref["epoch_s"]
+print(json.dumps({"case": case, "etna_us": round(etna_s * 1e6, 1), "ref": ref["ref"],
+                  "ref_us": round(ref["epoch_s"] * 1e6, 1), "ratio": round(ratio, 3),
+                  "target_ratio": 0.7, "meets_target": ratio <= 0.7 and etna_acc >= 0.89,
+                  "etna_test_accuracy": etna_acc, "ref_test_accuracy": round(ref["test_accuracy"], 4),
+                  "threads": 1, "machine": machine,
+                  "note": "median epoch (training + test evaluation) over 5 epochs; MLP "
+                          "784-256-256-10, Adam + OneCycleLR(max 2e-3), batch 64; etna: "
+                          "examples/fashion_mnist --threads 1 --workers 0"}))
+PYEOF
+  else
+    note="the demo or its PyTorch twin failed; see build-bench/fashion_mnist*.log"
+    echo "{\"case\": \"$epoch_case\", \"note\": \"$note\"}" | tee -a "$out"
+  fi
+fi
+
 load_after="$(cut -d' ' -f1 /proc/loadavg)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Other work on these 2 cores halves or worse the figures (two-thread ones most): say so.
