@@ -179,7 +179,8 @@ print(json.dumps({"case": case, "etna_us": round(etna_s * 1e6, 1), "ref": ref["r
                   "etna_test_accuracy": etna_acc, "ref_test_accuracy": round(ref["test_accuracy"], 4),
                   "threads": 1, "machine": machine,
                   "note": "median epoch (training + test evaluation) over 5 epochs; MLP "
-                          "784-256-256-10, Adam + OneCycleLR(max 2e-3), batch 64; etna: "
+                          "784-256-256-10, Adam + OneCycleLR(max 2e-3), label smoothing 0.1, "
+                          "batch 64; etna: "
                           "examples/fashion_mnist --threads 1 --workers 0"}))
 PYEOF
   else
