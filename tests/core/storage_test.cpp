@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <thread>
+#include <vector>
 
 #include "etna/core/factory.hpp"
 
@@ -63,4 +65,46 @@ TEST_CASE("blocks from glibc's mmap threshold (128 KiB) up are cached", "[storag
   { auto below = et::empty<float>({(1 << 15) - 16}); }  // 128 KiB - 64 bytes: not cached
   CHECK(et::cached_bytes() == std::size_t{128} << 10);
   et::empty_cache();
+}
+
+TEST_CASE("small blocks come from a per-thread pool and are reused", "[storage]") {
+  // Up to 64 KiB a tensor is one block (data, then its shared_ptr control block) from the
+  // calling thread's size-class pool: freeing and allocating the same size hands it back.
+  const float* first;
+  {
+    auto t = et::empty<float>({1000});
+    first = t.data();
+    CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);
+  }
+  {
+    auto again = et::empty<float>({1000});
+    CHECK(again.data() == first);
+    // Handles share the block; it returns to the pool only when the last one goes.
+    auto copy = again;
+    CHECK(again.storage().use_count() == 2);
+  }
+  for (std::int64_t n : {1, 15, 16, 17, 100, 1000, 4000, 16368}) {
+    auto t = et::full<float>({n}, 1.5f);
+    CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);
+    CHECK(t(n - 1) == 1.5f);
+  }
+  CHECK(et::cached_bytes() == 0);  // the pool is not the large-block cache
+  et::empty_cache();
+}
+
+TEST_CASE("a small block may be freed on another thread", "[storage]") {
+  std::vector<et::Tensor<float>> made;
+  std::thread producer([&] {
+    for (int i = 0; i < 100; ++i) made.push_back(et::full<float>({64}, float(i)));
+  });
+  producer.join();  // the producer's pool is gone; its blocks are still valid
+  for (int i = 0; i < 100; ++i) CHECK(made[static_cast<std::size_t>(i)](63) == float(i));
+  made.clear();  // released here, into this thread's pool (or the heap)
+  float seen = 0;  // Catch2 assertions stay on the main thread
+  std::thread consumer([&] {
+    auto t = et::full<float>({64}, 2.f);
+    seen = t(0);
+  });
+  consumer.join();
+  CHECK(seen == 2.f);
 }

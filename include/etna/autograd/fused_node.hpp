@@ -89,6 +89,25 @@ auto forward(const expr::Apply<Op, Args...>*, const Ev& ev, std::int64_t j) {
   return ApplyRecord<decltype(y), decltype(children)>{y, children};
 }
 
+// The root of an expression whose functor is marked partial_from_output: its backward reads the
+// saved output rather than recomputing it (see functors.hpp).
+template <class E>
+struct root_uses_output : std::false_type {};
+template <class Op, class... Args>
+  requires requires { requires Op::partial_from_output; }
+struct root_uses_output<expr::Apply<Op, Args...>> : std::true_type {};
+
+// forward() for the root with its value y loaded from the saved output (yev).
+template <class Mode, class Op, class... Args, class Ev, class YEv>
+auto forward_root(const expr::Apply<Op, Args...>*, const Ev& ev, const YEv& yev, std::int64_t j) {
+  auto children = [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::make_tuple(
+        forward<Mode>(static_cast<const Args*>(nullptr), std::get<I>(ev.args), j)...);
+  }(std::index_sequence_for<Args...>{});
+  auto y = Mode::load(yev, j);
+  return ApplyRecord<decltype(y), decltype(children)>{y, children};
+}
+
 // A functor states d out / d arg I (comparisons, logical ops and casts do not).
 template <int I, class Op, class V, class... Args>
 concept HasPartial = requires(const Op& op, V y, Args... args) { op.template partial<I>(y, args...); };
@@ -162,10 +181,15 @@ void reverse(const expr::Apply<Op, Args...>*, const Ev& ev, const R& rec, const 
 template <class T, class D, class E>
 class FusedElementwiseNode final : public Node<T, D> {
   static constexpr int kLeaves = leaf_count<E>::value;
+  static constexpr bool kSavesOutput = sweep::root_uses_output<E>::value;
   using Inputs = std::array<std::shared_ptr<VarImpl<T, D>>, kLeaves>;
 
  public:
-  FusedElementwiseNode(const E& e, Inputs inputs) : expression_(e), inputs_(std::move(inputs)) {}
+  // `output` is the expression's value; kept only when the backward reads it (kSavesOutput).
+  FusedElementwiseNode(const E& e, Inputs inputs, const Tensor<T, D>& output)
+      : expression_(e), inputs_(std::move(inputs)) {
+    if constexpr (kSavesOutput) output_value_ = output;
+  }
 
   const char* name() const override {
     static const std::string n = "FusedBackward[" + expression_name(static_cast<const E*>(nullptr)) + "]";
@@ -202,6 +226,7 @@ class FusedElementwiseNode final : public Node<T, D> {
   void release_saved() override {
     expression_.reset();
     for (auto& in : inputs_) in.reset();
+    output_value_ = Tensor<T, D>();
   }
 
  private:
@@ -210,10 +235,14 @@ class FusedElementwiseNode final : public Node<T, D> {
     const Shape& out_shape = g.shape();
     cpu_backend::Evaluator<E> ev(*expression_, out_shape);
     cpu_backend::Evaluator<expr::Leaf<T, D>> gev(expr::Leaf<T, D>(g), out_shape);
+    // The saved output (kSavesOutput), else an unused stand-in for g.
+    cpu_backend::Evaluator<expr::Leaf<T, D>> yev(
+        expr::Leaf<T, D>(kSavesOutput ? output_value_ : g), out_shape);
     Shape out_strides = contiguous_strides(out_shape);
-    std::vector<Shape*> strides;
+    cpu_backend::StrideList strides;
     ev.collect(strides);
     gev.collect(strides);
+    if constexpr (kSavesOutput) yev.collect(strides);
     strides.push_back(&out_strides);
     Shape shape = out_shape;
     cpu_backend::detail::collapse_dims(shape, strides);
@@ -227,6 +256,7 @@ class FusedElementwiseNode final : public Node<T, D> {
     auto run_rows = [&](std::int64_t r0, std::int64_t r1, std::int64_t j0, std::int64_t j1) {
       auto local = ev;
       auto glocal = gev;
+      auto ylocal = yev;
       Shape idx(std::max(rank - 1, 0), 0);
       for (std::int64_t r = r0; r < r1; ++r) {
         std::int64_t rest = r, offset = 0;
@@ -237,11 +267,12 @@ class FusedElementwiseNode final : public Node<T, D> {
         }
         local.seek(idx.data(), rank);
         glocal.seek(idx.data(), rank);
+        if constexpr (kSavesOutput) ylocal.seek(idx.data(), rank);
         sweep::Sink<T, kLeaves> sink = sink_template;
         for (auto& p : sink.out)
           if (p) p += offset;
-        if (contiguous) sweep_row<true>(local, glocal, sink, j0, j1);
-        else sweep_row<false>(local, glocal, sink, j0, j1);
+        if (contiguous) sweep_row<true>(local, glocal, ylocal, sink, j0, j1);
+        else sweep_row<false>(local, glocal, ylocal, sink, j0, j1);
       }
     };
     if (outer_n == 1)
@@ -253,9 +284,17 @@ class FusedElementwiseNode final : public Node<T, D> {
           [&](std::int64_t b, std::int64_t e) { run_rows(b, e, 0, inner_n); });
   }
 
+  template <class Mode, class Ev, class GEv>
+  static auto forward_record(const Ev& ev, const GEv& yev, std::int64_t j) {
+    if constexpr (kSavesOutput)
+      return sweep::forward_root<Mode>(static_cast<const E*>(nullptr), ev, yev, j);
+    else
+      return sweep::forward<Mode>(static_cast<const E*>(nullptr), ev, j);
+  }
+
   template <bool Contiguous, class Ev, class GEv>
-  static void sweep_row(const Ev& ev, const GEv& gev, sweep::Sink<T, kLeaves>& sink,
-                        std::int64_t j0, std::int64_t j1) {
+  static void sweep_row(const Ev& ev, const GEv& gev, const GEv& yev,
+                        sweep::Sink<T, kLeaves>& sink, std::int64_t j0, std::int64_t j1) {
     std::int64_t j = j0;
     if constexpr (cpu_backend::simd_eligible<E>) {
       using B = xsimd::batch<T>;
@@ -263,19 +302,20 @@ class FusedElementwiseNode final : public Node<T, D> {
       constexpr std::int64_t W = B::size;
       for (; j + W <= j1; j += W) {
         sink.j = j;
-        const auto rec = sweep::forward<Mode>(static_cast<const E*>(nullptr), ev, j);
+        const auto rec = forward_record<Mode>(ev, yev, j);
         sweep::reverse<0>(static_cast<const E*>(nullptr), ev, rec, Mode::load(gev, j), sink);
       }
     }
     for (; j < j1; ++j) {
       sink.j = j;
-      const auto rec = sweep::forward<sweep::ScalarMode>(static_cast<const E*>(nullptr), ev, j);
+      const auto rec = forward_record<sweep::ScalarMode>(ev, yev, j);
       sweep::reverse<0>(static_cast<const E*>(nullptr), ev, rec, gev.scalar(j), sink);
     }
   }
 
   std::optional<E> expression_;
   Inputs inputs_;
+  Tensor<T, D> output_value_;
 };
 
 namespace detail {
@@ -296,7 +336,7 @@ std::shared_ptr<VarImpl<T, D>> record_expression(const E& e) {
     any = any || in;
   }
   if (!any) return impl;
-  auto node = std::make_shared<FusedElementwiseNode<T, D, E>>(e, std::move(inputs));
+  auto node = std::make_shared<FusedElementwiseNode<T, D, E>>(e, std::move(inputs), impl->value);
   impl->requires_grad = true;
   node->set_output(impl);
   impl->grad_fn = std::move(node);

@@ -73,6 +73,7 @@ inline bool view_strides(const Shape& shape, const Shape& strides, const Shape& 
 
 template <Scalar T, Device D>
 Tensor<T, D> Tensor<T, D>::view(Shape shape) const {
+  if (shape == shape_) return *this;  // the common no-op (e.g. a 2-d input to linear)
   shape = detail::infer_shape(shape, numel_, "view", shape_);
   Shape strides;
   if (!detail::view_strides(shape_, strides_, shape, strides))
@@ -84,6 +85,7 @@ Tensor<T, D> Tensor<T, D>::view(Shape shape) const {
 
 template <Scalar T, Device D>
 Tensor<T, D> Tensor<T, D>::reshape(Shape shape) const {
+  if (shape == shape_) return *this;  // the common no-op (e.g. a 2-d input to linear)
   shape = detail::infer_shape(shape, numel_, "reshape", shape_);
   Shape strides;
   if (detail::view_strides(shape_, strides_, shape, strides))

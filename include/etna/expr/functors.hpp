@@ -1,6 +1,9 @@
 // Scalar functors of the element-wise expressions. Each states its value and its local partial
 // derivatives (partial<I>(y, args...) = d y / d arg I, given the output y), written once for
 // scalars and SIMD batches, host/device callable. Autograd's fused backward sweep uses partial.
+// `partial_from_output = true` marks a costly functor whose partial needs its output y: when it
+// is the last operation of a recorded expression, the backward sweep reads y from the saved
+// output instead of recomputing it (tanh, sigmoid, exp: as PyTorch's backward formulas do).
 #pragma once
 
 #include <cstdint>
@@ -37,11 +40,13 @@ struct Sign {
 };
 struct Exp {
   static constexpr const char* name = "exp";
+  static constexpr bool partial_from_output = true;
   template <class V> ETNA_HD V operator()(V x) const { return math::exp(x); }
   template <int I, class V> ETNA_HD V partial(V y, V) const { return y; }
 };
 struct Expm1 {
   static constexpr const char* name = "expm1";
+  static constexpr bool partial_from_output = true;
   template <class V> ETNA_HD V operator()(V x) const { return math::expm1(x); }
   template <int I, class V> ETNA_HD V partial(V y, V x) const { return y + splat(1, x); }
 };
@@ -57,11 +62,13 @@ struct Log1p {
 };
 struct Sqrt {
   static constexpr const char* name = "sqrt";
+  static constexpr bool partial_from_output = true;
   template <class V> ETNA_HD V operator()(V x) const { return math::sqrt(x); }
   template <int I, class V> ETNA_HD V partial(V y, V x) const { return splat(0.5, x) / y; }
 };
 struct Rsqrt {
   static constexpr const char* name = "rsqrt";
+  static constexpr bool partial_from_output = true;
   template <class V> ETNA_HD V operator()(V x) const { return splat(1, x) / math::sqrt(x); }
   template <int I, class V> ETNA_HD V partial(V y, V x) const { return splat(-0.5, x) * y * y * y; }
 };
@@ -87,11 +94,13 @@ struct Cos {
 };
 struct Tanh {
   static constexpr const char* name = "tanh";
+  static constexpr bool partial_from_output = true;
   template <class V> ETNA_HD V operator()(V x) const { return math::tanh(x); }
   template <int I, class V> ETNA_HD V partial(V y, V x) const { return splat(1, x) - y * y; }
 };
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
+  static constexpr bool partial_from_output = true;
   template <class V> ETNA_HD V operator()(V x) const {
     return splat(1, x) / (splat(1, x) + math::exp(-x));
   }

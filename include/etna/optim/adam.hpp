@@ -92,7 +92,7 @@ void adam_update(const O& o, bool decoupled, T* p, const T* g, const Shape& shap
   if (!o.amsgrad) {
     fused_update(
         shape.numel(), g,
-        [&](auto gi, auto& pi, auto& mi, auto& vi) {
+        [=](auto gi, auto& pi, auto& mi, auto& vi) {
           moments(gi, pi, mi, vi);
           pi = pi - step_size * mi / (vsqrt(vi) / bc2_sqrt + eps);
         },
@@ -102,7 +102,7 @@ void adam_update(const O& o, bool decoupled, T* p, const T* g, const Shape& shap
   T* vmax_buf = state_buffer(st, "max_exp_avg_sq", shape, T(0));
   fused_update(
       shape.numel(), g,
-      [&](auto gi, auto& pi, auto& mi, auto& vi, auto& vmaxi) {
+      [=](auto gi, auto& pi, auto& mi, auto& vi, auto& vmaxi) {
         moments(gi, pi, mi, vi);
         vmaxi = vmax(vmaxi, vi);
         pi = pi - step_size * mi / (vsqrt(vmaxi) / bc2_sqrt + eps);

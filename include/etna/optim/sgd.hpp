@@ -53,9 +53,11 @@ class SGD : public OptimizerBase<T, SGDOptions> {
       const bool maximize = o.maximize, nesterov = o.nesterov;
       const auto n = shape.numel();
       if (o.momentum == 0) {
+        // Captures by value: stores to the parameters cannot alias them, so the compiler
+        // keeps them in registers and hoists the tests out of the loop.
         detail::fused_update(
             n, g,
-            [&](auto gi, auto& pi) {
+            [=](auto gi, auto& pi) {
               auto d = maximize ? -gi : gi;
               if (wd != 0) d = d + wd * pi;
               pi = pi - lr * d;
@@ -67,7 +69,7 @@ class SGD : public OptimizerBase<T, SGDOptions> {
       T* buf = detail::state_buffer(st, "momentum_buffer", shape, T(0));
       detail::fused_update(
           n, g,
-          [&](auto gi, auto& pi, auto& bi) {
+          [=](auto gi, auto& pi, auto& bi) {
             auto d = maximize ? -gi : gi;
             if (wd != 0) d = d + wd * pi;
             bi = first ? d : mu * bi + keep * d;

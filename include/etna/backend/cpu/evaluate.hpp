@@ -38,6 +38,31 @@ struct simd_type<expr::Apply<Op, Args...>> {
 template <class E>
 inline constexpr bool simd_eligible = !std::is_void_v<typename simd_type<E>::type>;
 
+// The stride lists of an expression's leaves (and its output), gathered for collapse_dims:
+// held inline up to 16 entries, so evaluating a small expression does not touch the heap.
+class StrideList {
+ public:
+  void push_back(Shape* s) {
+    if (n_ < kInline) {
+      inline_[n_++] = s;
+      return;
+    }
+    if (more_.empty()) more_.assign(inline_, inline_ + kInline);
+    more_.push_back(s);
+    ++n_;
+  }
+  std::size_t size() const { return static_cast<std::size_t>(n_); }
+  Shape* const* begin() const { return n_ <= kInline ? inline_ : more_.data(); }
+  Shape* const* end() const { return begin() + n_; }
+  Shape* operator[](std::size_t i) const { return begin()[i]; }
+
+ private:
+  static constexpr int kInline = 16;
+  Shape* inline_[kInline];
+  std::vector<Shape*> more_;
+  int n_ = 0;
+};
+
 // Evaluators are the bound form of an expression: leaves hold raw pointers and strides
 // aligned to the output's (collapsed) iteration space, and a row pointer set by seek().
 template <class E>
@@ -58,7 +83,7 @@ struct Evaluator<expr::Leaf<T, D>> {
     for (int i = 0; i < s.size(); ++i)
       strides[lead + i] = (s[i] == 1) ? 0 : st[i];
   }
-  void collect(std::vector<Shape*>& out) { out.push_back(&strides); }
+  void collect(StrideList& out) { out.push_back(&strides); }
   void seek(const std::int64_t* idx, int rank) {
     row = base;
     for (int d = 0; d + 1 < rank; ++d) row += idx[d] * strides[d];
@@ -83,7 +108,7 @@ template <class T>
 struct Evaluator<expr::Const<T>> {
   T value;
   Evaluator(const expr::Const<T>& c, const Shape&) : value(c.value) {}
-  void collect(std::vector<Shape*>&) {}
+  void collect(StrideList&) {}
   void seek(const std::int64_t*, int) {}
   ETNA_INLINE T scalar(std::int64_t) const { return value; }
   template <class B, bool Contiguous>
@@ -104,7 +129,7 @@ struct Evaluator<expr::Apply<Op, Args...>> {
               return std::tuple<Evaluator<Args>...>(Evaluator<Args>(a, out_shape)...);
             },
             node.args)) {}
-  void collect(std::vector<Shape*>& out) {
+  void collect(StrideList& out) {
     std::apply([&](auto&... a) { (a.collect(out), ...); }, args);
   }
   void seek(const std::int64_t* idx, int rank) {
@@ -124,9 +149,12 @@ namespace detail {
 
 // Drops size-1 dimensions and merges neighbours that are contiguous in every operand, so a
 // same-shape contiguous expression becomes one flat loop and bias broadcasts become rows.
-inline void collapse_dims(Shape& shape, const std::vector<Shape*>& strides) {
+inline void collapse_dims(Shape& shape, const StrideList& strides) {
   Shape out_shape;
-  std::vector<Shape> out(strides.size());
+  constexpr std::size_t kInline = 8;
+  Shape inline_out[kInline];
+  std::vector<Shape> heap_out(strides.size() > kInline ? strides.size() : 0);
+  Shape* const out = strides.size() > kInline ? heap_out.data() : inline_out;
   for (int d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;
     bool merge = !out_shape.empty();
@@ -182,7 +210,7 @@ void evaluate(T* out, Shape out_strides, const Shape& out_shape, const E& e) {
   const std::int64_t total = out_shape.numel();
   if (total == 0) return;
   Evaluator<E> ev(e, out_shape);
-  std::vector<Shape*> strides;
+  StrideList strides;
   ev.collect(strides);
   strides.push_back(&out_strides);
   Shape shape = out_shape;

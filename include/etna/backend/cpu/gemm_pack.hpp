@@ -70,6 +70,7 @@ struct Avx512Ops<float> {
   static reg zero() { return _mm512_setzero_ps(); }
   static reg load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static void store(float* p, reg v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
 };
 template <>
 struct Avx512Ops<double> {
@@ -80,7 +81,31 @@ struct Avx512Ops<double> {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>(m), p);
   }
   static void store(double* p, reg v) { _mm512_storeu_pd(p, v); }
+  static void store(double* p, reg v, __mmask16 m) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>(m), v);
+  }
 };
+
+// dst[k*P + i] = src[k*ks + i] for i < lanes, zero for lanes <= i < P (lanes contiguous in
+// the source): masked vector loads and stores, so a partial panel (the direct path's 13-row
+// tiles) is not copied element by element.
+template <int P, class T>
+inline void pack_panel_masked(int lanes, std::int64_t kc, const T* src, std::int64_t ks, T* dst) {
+  using Ops = Avx512Ops<T>;
+  constexpr int W = Ops::W;
+  constexpr int G = (P + W - 1) / W;
+  __mmask16 load_mask[G], store_mask[G];
+  for (int g = 0; g < G; ++g) {
+    const int l = std::clamp(lanes - g * W, 0, W), p = std::min(P - g * W, W);
+    load_mask[g] = static_cast<__mmask16>((1u << l) - 1u);
+    store_mask[g] = static_cast<__mmask16>((1u << p) - 1u);
+  }
+  for (std::int64_t k = 0; k < kc; ++k) {
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+      Ops::store(dst + k * P + g * W, Ops::load(src + k * ks + g * W, load_mask[g]), store_mask[g]);
+  }
+}
 
 // dst[k*P + i] = src[i*ls + k] for i < lanes (zero above) and k < kc. Stores are whole vectors:
 // when P is not a multiple of W a store spills into the next k row, which the next store (or
@@ -124,12 +149,16 @@ inline void pack_panel(int lanes, std::int64_t kc, const T* src, std::int64_t ls
         for (int i = 0; i < P; ++i) d[i] = s[i];
       }
     } else {
+#if defined(__AVX512F__)
+      pack_panel_masked<P>(lanes, kc, src, ks, dst);
+#else
       for (std::int64_t k = 0; k < kc; ++k) {
         const T* s = src + k * ks;
         T* d = dst + k * P;
         for (int i = 0; i < lanes; ++i) d[i] = s[i];
         for (int i = lanes; i < P; ++i) d[i] = T(0);
       }
+#endif
     }
     return;
   }

@@ -70,11 +70,13 @@ inline void direct_dispatch(int m, std::int64_t K, const T* a, const T* b, std::
   }
 }
 
-// C = alpha * A B + beta * C with csB == 1 (M, N, K > 0).
+// C = alpha * A B + beta * C with csB == 1 (M, N, K > 0). With b_panels, B is instead already
+// packed as ceil(N / NR) zero-padded K x NR panels (pack_block<NR>; rsB unused).
 template <class T>
 void gemm_small_direct(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
                        std::int64_t rsA, std::int64_t csA, const T* B, std::int64_t rsB, T beta,
-                       T* C, std::int64_t rsC, std::int64_t csC, T* apack, T* bpack) {
+                       T* C, std::int64_t rsC, std::int64_t csC, T* apack, T* bpack,
+                       bool b_panels = false) {
   using Cfg = GemmConfig<T>;
   constexpr int MR = Cfg::MR, NV = Cfg::NV, NR = Cfg::NR;
   // Even row tiles: M = 64 runs as 13+13+13+13+12 rows, M = 10 as one tile of 10.
@@ -90,7 +92,7 @@ void gemm_small_direct(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, 
     }
   }
   // Tail columns: a zero-padded K x NR copy keeps the kernel's loads in bounds.
-  const std::int64_t n_full = N / NR * NR;
+  const std::int64_t n_full = b_panels ? N : N / NR * NR;
   if (n_full < N) pack_panel<NR>(static_cast<int>(N - n_full), K, B + n_full, 1, rsB, bpack);
   // Row tiles outer: each tile's rows of C are written in one sweep.
   std::int64_t i0 = 0;
@@ -98,7 +100,8 @@ void gemm_small_direct(std::int64_t M, std::int64_t N, std::int64_t K, T alpha, 
     const int m = static_cast<int>(base + (t < extra ? 1 : 0));
     for (std::int64_t j0 = 0; j0 < N; j0 += NR) {
       const bool tail = j0 == n_full;
-      direct_dispatch<T, NV, MR>(m, K, apack + t * MR * K, tail ? bpack : B + j0, tail ? NR : rsB,
+      const T* b = b_panels ? B + j0 * K : tail ? bpack : B + j0;
+      direct_dispatch<T, NV, MR>(m, K, apack + t * MR * K, b, b_panels || tail ? NR : rsB,
                                  alpha, beta, C + i0 * rsC + j0 * csC, rsC, csC,
                                  static_cast<int>(std::min<std::int64_t>(NR, N - j0)));
     }

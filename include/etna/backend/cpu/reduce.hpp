@@ -58,7 +58,7 @@ struct ReduceSpace {
 template <class E>
 ReduceSpace plan_reduction(Evaluator<E>& ev, const Shape& in_shape,
                            const std::vector<bool>& reduced) {
-  std::vector<Shape*> strides;
+  StrideList strides;
   ev.collect(strides);
   const std::size_t leaves = strides.size();
   Shape out_strides(in_shape.size(), 0);
