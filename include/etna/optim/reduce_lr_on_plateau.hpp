@@ -77,7 +77,7 @@ class ReduceLROnPlateau {
   void load_state_dict(const SchedulerState& state) {
     static const char* const keys[] = {"last_epoch", "best", "num_bad_epochs", "cooldown_counter"};
     for (const auto& [key, value] : state.values)
-      if (std::find_if(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ==
+      if (std::find_if(std::begin(keys), std::end(keys), [&key = key](const char* k) { return key == k; }) ==
           std::end(keys))
         throw value_error(
             etna::detail::str("ReduceLROnPlateau.load_state_dict: unknown state '", key, "'"));

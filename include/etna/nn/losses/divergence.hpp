@@ -38,9 +38,10 @@ auto kl_div(const X& input, const Y& target, const KlDivOptions& options = {}) {
   auto [x, y] = detail::operands("kl_div", input, target, Reduction::none);
   using T = value_type_of<decltype(x)>;
   using V = decltype(x);
+  // Computed outside the lambda: clang before 16 cannot capture structured bindings.
+  const double batch = x.dim() == 0 ? 1.0 : static_cast<double>(x.shape()[0]);
   auto reduce = [&](const auto& e) {
     if (r != Reduction::batchmean) return nn::detail::reduce(e, r);
-    const double batch = x.dim() == 0 ? 1.0 : static_cast<double>(x.shape()[0]);
     return V(etna::sum(e) * (1.0 / batch));
   };
   if (options.log_target) return reduce(etna::exp(y) * (y - x));
