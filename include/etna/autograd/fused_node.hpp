@@ -153,27 +153,42 @@ struct ReachableLeaves<expr::Apply<Op, Args...>> {
 };
 
 template <int Pos, class Node, class Ev, class R, class V, class S>
-void reverse(const Node*, const Ev&, const R&, const V& adj, S& sink) {
+ETNA_HD void reverse(const Node*, const Ev&, const R&, const V& adj, S& sink) {
   if constexpr (leaf_count<Node>::value == 1) sink.template put<Pos>(adj);  // a leaf
 }
 template <int Pos, class Op, class... Args, class Ev, class R, class V, class S>
-void reverse(const expr::Apply<Op, Args...>*, const Ev& ev, const R& rec, const V& adj,
-             S& sink) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          using Child = std::tuple_element_t<I, std::tuple<Args...>>;
-          if constexpr (flows_into<I, Op, Args...>()) {
-            const auto local = std::apply(
-                [&](const auto&... c) { return ev.op.template partial<int(I)>(rec.v, c.v...); },
-                rec.children);
-            reverse<Pos + leaf_offset<I, Args...>()>(static_cast<const Child*>(nullptr),
-                                                     std::get<I>(ev.args),
-                                                     std::get<I>(rec.children), adj * local, sink);
-          }
-        }(),
-        ...);
-  }(std::index_sequence_for<Args...>{});
+ETNA_HD void reverse(const expr::Apply<Op, Args...>*, const Ev& ev, const R& rec, const V& adj,
+                     S& sink);
+// The share of adjoint `adj` that flows into operand I of an Apply node. A named function
+// rather than a lambda inside reverse(): nvcc's front end rejects a pack used inside a nested
+// generic lambda of a pack expansion.
+template <std::size_t I, class Op, class Rec, class Children, std::size_t... C>
+ETNA_HD auto local_partial(const Op& op, const Rec& rec, const Children& children,
+                           std::index_sequence<C...>) {
+  return op.template partial<int(I)>(rec.v, std::get<C>(children).v...);
+}
+
+template <int Pos, std::size_t I, class Op, class... Args, class Ev, class R, class V, class S>
+ETNA_HD void reverse_into(const Ev& ev, const R& rec, const V& adj, S& sink) {
+  using Child = std::tuple_element_t<I, std::tuple<Args...>>;
+  if constexpr (flows_into<I, Op, Args...>()) {
+    const auto local = local_partial<I>(ev.op, rec, rec.children, std::index_sequence_for<Args...>{});
+    reverse<Pos + leaf_offset<I, Args...>()>(static_cast<const Child*>(nullptr),
+                                             std::get<I>(ev.args), std::get<I>(rec.children),
+                                             adj * local, sink);
+  }
+}
+
+template <int Pos, class Op, class... Args, class Ev, class R, class V, class S, std::size_t... I>
+ETNA_HD void reverse_children(const Ev& ev, const R& rec, const V& adj, S& sink,
+                              std::index_sequence<I...>) {
+  (reverse_into<Pos, I, Op, Args...>(ev, rec, adj, sink), ...);
+}
+
+template <int Pos, class Op, class... Args, class Ev, class R, class V, class S>
+ETNA_HD void reverse(const expr::Apply<Op, Args...>*, const Ev& ev, const R& rec, const V& adj,
+                     S& sink) {
+  reverse_children<Pos, Op, Args...>(ev, rec, adj, sink, std::index_sequence_for<Args...>{});
 }
 
 }  // namespace sweep

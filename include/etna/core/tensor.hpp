@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "etna/backend/cuda/fwd.hpp"
 #include "etna/core/device.hpp"
 #include "etna/core/dtype.hpp"
 #include "etna/core/error.hpp"
@@ -29,6 +30,10 @@ struct contains_var : std::false_type {};
 template <Scalar T, Device D = cpu>
 class Tensor;
 
+#define ETNA_HOST_ONLY_ACCESS                                                                   \
+  "etna: element access reads host memory; a cuda tensor's elements live on the GPU: copy it " \
+  "with .to<etna::cpu>() first (item() works on both)"
+
 namespace detail {
 // Defined by the backend (etna/backend/cpu/evaluate.hpp): writes expression `e` into `dst`.
 template <class T, class D, class E>
@@ -37,7 +42,7 @@ void assign_expression(const Tensor<T, D>& dst, const E& e);
 
 template <Scalar T, Device D>
 class Tensor {
-  static_assert(std::is_same_v<D, cpu>,
+  static_assert(backend_available<D>::value,
                 "etna: Tensor<T, cuda> needs the CUDA backend: include <etna/cuda.hpp> from a .cu "
                 "file compiled by nvcc");
 
@@ -104,19 +109,28 @@ class Tensor {
   }
 
   // ---- element access (handle semantics: a const Tensor still refers to mutable data) ----
+  // Host tensors only: a cuda tensor's elements live in GPU memory (copy it with to<cpu>()).
   template <std::integral... I>
   T& operator()(I... idx) const {
+    static_assert(std::is_same_v<D, cpu>, ETNA_HOST_ONLY_ACCESS);
     const std::int64_t index[] = {static_cast<std::int64_t>(idx)..., 0};
     return data_[offset_of(index, sizeof...(I))];
   }
   T& at(std::initializer_list<std::int64_t> idx) const {
+    static_assert(std::is_same_v<D, cpu>, ETNA_HOST_ONLY_ACCESS);
     return data_[offset_of(idx.begin(), static_cast<int>(idx.size()))];
   }
   T item() const {
     if (numel_ != 1)
       throw value_error(detail::str("item: a tensor with ", numel_, " elements (shape ", shape_,
                                     ") cannot be converted to a scalar"));
-    return *data_;
+    if constexpr (std::is_same_v<D, cpu>) {
+      return *data_;
+    } else {
+      T value;
+      cuda_backend::copy_to_host(&value, data_, sizeof(T));
+      return value;
+    }
   }
 
   class iterator;
@@ -159,7 +173,10 @@ class Tensor {
   auto to() const;
 
   static Tensor allocate(const Shape& shape) {
-    auto storage = detail::allocate_storage<T>(shape.numel());
+    auto storage = [&] {
+      if constexpr (std::is_same_v<D, cpu>) return detail::allocate_storage<T>(shape.numel());
+      else return cuda_backend::allocate<T>(shape.numel());
+    }();
     T* p = storage.get();
     return Tensor(std::move(storage), p, shape, contiguous_strides(shape));
   }
@@ -233,12 +250,14 @@ class Tensor<T, D>::iterator {
 
 template <Scalar T, Device D>
 typename Tensor<T, D>::iterator Tensor<T, D>::begin() const {
+  static_assert(std::is_same_v<D, cpu>, ETNA_HOST_ONLY_ACCESS);
   return iterator(this, 0);
 }
 template <Scalar T, Device D>
 typename Tensor<T, D>::iterator Tensor<T, D>::end() const {
   return iterator(this, numel_);
 }
+#undef ETNA_HOST_ONLY_ACCESS
 
 }  // namespace etna
 

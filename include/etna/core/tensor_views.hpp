@@ -269,18 +269,29 @@ const Tensor<T, D>& Tensor<T, D>::fill(T value) const {
 template <Scalar T, Device D>
 template <class U>
 auto Tensor<T, D>::to() const {
-  if constexpr (std::is_same_v<U, cpu>) {
+  if constexpr (std::is_same_v<U, D>) {
     return *this;
+  } else if constexpr (Device<U>) {
+    // A device move: one contiguous copy (pinned staging on the host side, see backend/cuda).
+    const Tensor src = contiguous();
+    auto out = Tensor<T, U>::allocate(shape_);
+    const std::size_t bytes = static_cast<std::size_t>(numel_) * sizeof(T);
+    if (bytes == 0) return out;
+    if constexpr (std::is_same_v<U, cuda>) cuda_backend::copy_to_device(out.data(), src.data(), bytes);
+    else cuda_backend::copy_to_host(out.data(), src.data(), bytes);
+    return out;
   } else {
     static_assert(Scalar<U>, "etna: to<U>() takes an element type (float, double, int32_t, "
                              "int64_t, bool) or a device tag (etna::cpu, etna::cuda)");
     if constexpr (std::is_same_v<U, T>) {
       return *this;
-    } else {
+    } else if constexpr (std::is_same_v<D, cpu>) {
       auto out = Tensor<U, D>::allocate(shape_);
       auto src = begin();
       for (U* p = out.data(); p != out.data() + numel_; ++p, ++src) *p = static_cast<U>(*src);
       return out;
+    } else {
+      return cuda_backend::convert<U>(*this);
     }
   }
 }

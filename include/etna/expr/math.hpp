@@ -8,9 +8,7 @@
 
 #include "etna/core/macros.hpp"
 
-#if !defined(__CUDA_ARCH__)
 #include <xsimd/xsimd.hpp>
-#endif
 
 namespace etna::math {
 
@@ -47,7 +45,6 @@ ETNA_HD inline bool logical_not(bool a) { return !a; }
 // A scalar or batch with every lane equal to v, of the same type as `like`.
 template <Arithmetic T, class V> ETNA_HD T splat(V v, T /*like*/) { return static_cast<T>(v); }
 
-#if !defined(__CUDA_ARCH__)
 // ---- SIMD batches (CPU only) -----------------------------------------------------------
 template <class T, class A> xsimd::batch<T, A> exp(const xsimd::batch<T, A>& x) { return xsimd::exp(x); }
 template <class T, class A> xsimd::batch<T, A> expm1(const xsimd::batch<T, A>& x) { return xsimd::expm1(x); }
@@ -84,6 +81,5 @@ template <class T, class A> xsimd::batch_bool<T, A> isnan(const xsimd::batch<T, 
 template <class T, class A, class V> xsimd::batch<T, A> splat(V v, const xsimd::batch<T, A>&) {
   return xsimd::batch<T, A>(static_cast<T>(v));
 }
-#endif
 
 }  // namespace etna::math

@@ -1,5 +1,6 @@
 // CPU evaluation of element-wise expression trees: one fused pass per materialisation, SIMD
 // (xsimd) over contiguous rows, a strided/broadcast path otherwise, split over the thread pool.
+// Also assign_expression, the entry point for every device (it dispatches to the CUDA backend).
 #pragma once
 
 #include <cstdint>
@@ -303,13 +304,20 @@ void assign_expression(const Tensor<T, D>& dst, const Src& src) {
       needs_temporary = true;
     }
   });
+  // The device's evaluator: the CPU's SIMD loops, or one CUDA kernel (backend/cuda/evaluate).
+  auto run = [](const Tensor<T, D>& out, const auto& ex) {
+    if constexpr (std::is_same_v<D, cpu>)
+      cpu_backend::evaluate(out.data(), out.strides(), out.shape(), ex);
+    else
+      cuda_backend::evaluate(out.data(), out.strides(), out.shape(), ex);
+  };
   if (needs_temporary) {
     Tensor<T, D> tmp = Tensor<T, D>::allocate(e.shape());
-    cpu_backend::evaluate(tmp.data(), tmp.strides(), tmp.shape(), e);
-    cpu_backend::evaluate(dst.data(), dst.strides(), dst.shape(), expr::Leaf<T, D>(tmp));
+    run(tmp, e);
+    run(dst, expr::Leaf<T, D>(tmp));
     return;
   }
-  cpu_backend::evaluate(dst.data(), dst.strides(), dst.shape(), e);
+  run(dst, e);
 }
 
 }  // namespace etna::detail
