@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "etna/autograd/var_expr.hpp"
+#include "etna/backend/cuda/fwd_autograd.hpp"
 #include "etna/ops/reduce.hpp"
 
 namespace etna::autograd {
@@ -28,7 +29,10 @@ Tensor<T, D> sum_to(const Tensor<T, D>& g, const Shape& shape) {
 
 namespace sweep {
 
-// How a leaf is read: one element, or one SIMD batch (contiguous or strided rows).
+// How a leaf is read: one element, or one SIMD batch (contiguous or strided rows). The forward
+// functions below are host code (nvcc rejects xsimd batches in host-device instantiations); the
+// device sweep (backend/cuda/autograd.hpp) mirrors them for scalars at a cuda_backend::Pos and
+// shares the reverse functions, which are host-device.
 struct ScalarMode {
   template <class Ev>
   static auto load(const Ev& ev, std::int64_t j) {
@@ -234,7 +238,14 @@ class FusedElementwiseNode final : public Node<T, D> {
         any = true;
       }
     if (!any) return;
-    if (g.numel() > 0) run_sweep(g, sink_template);  // an empty row would divide by zero
+    if (g.numel() > 0) {  // an empty row would divide by zero
+      if constexpr (std::is_same_v<D, cpu>)
+        run_sweep(g, sink_template);
+      else  // the same sweep, one device thread per element (backend/cuda/autograd.hpp)
+        cuda_backend::fused_backward<T, E, kLeaves>(*expression_, g,
+                                                    kSavesOutput ? output_value_ : g,
+                                                    sink_template.out);
+    }
     for (int k = 0; k < kLeaves; ++k)
       if (grads[k].defined()) propagate(inputs_[k], sum_to(grads[k], inputs_[k]->value.shape()));
   }

@@ -89,6 +89,10 @@ class Var {
   }
   // A leaf sharing the value, cut from the graph (does not require grad).
   Var detach() const { return Var(value(), false); }
+  // The Var on device U (PyTorch's .to(device)): a copy whose gradient flows back to this Var,
+  // copied back to this device. The same device returns this Var itself.
+  template <Device U>
+  Var<T, U> to() const;
   // Name of the operation that created this Var ("" for a leaf).
   std::string grad_fn_name() const { return impl().grad_fn ? impl().grad_fn->name() : ""; }
 
@@ -182,6 +186,40 @@ Var<T, D> make_result(Tensor<T, D> value, std::shared_ptr<autograd::Node<T, D>> 
     impl->grad_fn = std::move(node);
   }
   return Var<T, D>(std::move(impl));
+}
+
+namespace autograd {
+// Backward of Var::to<To>(): the gradient goes back to the source device.
+template <class T, class To, class From>
+class DeviceCopyNode final : public Node<T, To> {
+ public:
+  explicit DeviceCopyNode(std::shared_ptr<VarImpl<T, From>> input) : input_(std::move(input)) {}
+  const char* name() const override { return "ToCopyBackward0"; }
+  void next_nodes(std::vector<std::shared_ptr<NodeBase>>& out) const override {
+    add_next(out, input_);
+  }
+
+ protected:
+  void backward(const Tensor<T, To>& g) override { propagate(input_, g.template to<From>()); }
+  void release_saved() override { input_.reset(); }
+
+ private:
+  std::shared_ptr<VarImpl<T, From>> input_;
+};
+}  // namespace autograd
+
+template <Scalar T, Device D>
+template <Device U>
+Var<T, U> Var<T, D>::to() const {
+  if constexpr (std::is_same_v<U, D>) {
+    return *this;
+  } else {
+    Tensor<T, U> moved = value().template to<U>();
+    std::shared_ptr<autograd::Node<T, U>> node;
+    if (autograd::recording() && requires_grad())
+      node = std::make_shared<autograd::DeviceCopyNode<T, U, D>>(impl_);
+    return make_result(std::move(moved), std::move(node));
+  }
 }
 
 template <class T, class D>

@@ -70,7 +70,7 @@ template <std::size_t I, class... Args>
 constexpr int leaf_offset() {
   constexpr int counts[] = {leaf_count<Args>::value..., 0};
   int offset = 0;
-  for (std::size_t k = 0; k < I; ++k) offset += counts[k];
+  for (int k = 0; k < static_cast<int>(I); ++k) offset += counts[k];  // (signed: nvcc warns on k < 0u)
   return offset;
 }
 

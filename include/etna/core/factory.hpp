@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "etna/backend/cpu/thread_pool.hpp"
+#include "etna/backend/cuda/fwd_random.hpp"
 #include "etna/core/random.hpp"
 #include "etna/core/tensor.hpp"
 
@@ -38,9 +39,18 @@ template <class X> auto zeros_like(const X& x) { return zeros<typename X::value_
 template <class X> auto ones_like(const X& x) { return ones<typename X::value_type, typename X::device_type>(x.shape()); }
 template <class X> auto full_like(const X& x, typename X::value_type v) { return full<typename X::value_type, typename X::device_type>(x.shape(), v); }
 
+namespace detail {
+// A host tensor moved to device D (factories computed on the host: arange, linspace, eye, tensor).
+template <class D, class T>
+Tensor<T, D> on_device(Tensor<T> t) {
+  if constexpr (std::is_same_v<D, cpu>) return t;
+  else return t.template to<D>();
+}
+}  // namespace detail
+
 // Values start, start + step, ... below end (PyTorch's arange).
-template <Scalar T = float>
-Tensor<T> arange(double start, double end, double step = 1) {
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> arange(double start, double end, double step = 1) {
   if (step == 0) throw value_error("arange: step must be nonzero");
   if ((end - start) * step < 0)
     throw value_error(detail::str("arange: upper bound ", end, " and lower bound ", start,
@@ -48,16 +58,16 @@ Tensor<T> arange(double start, double end, double step = 1) {
   const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
   auto t = empty<T>({n});
   for (std::int64_t i = 0; i < n; ++i) t.data()[i] = static_cast<T>(start + i * step);
-  return t;
+  return detail::on_device<D>(std::move(t));
 }
-template <Scalar T = float>
-Tensor<T> arange(double end) {
-  return arange<T>(0, end, 1);
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> arange(double end) {
+  return arange<T, D>(0, end, 1);
 }
 
 // `steps` evenly spaced values from start to end inclusive.
-template <FloatingScalar T = float>
-Tensor<T> linspace(double start, double end, std::int64_t steps) {
+template <FloatingScalar T = float, Device D = cpu>
+Tensor<T, D> linspace(double start, double end, std::int64_t steps) {
   if (steps < 0) throw value_error(detail::str("linspace: number of steps must be non-negative, got ", steps));
   auto t = empty<T>({steps});
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
@@ -66,83 +76,85 @@ Tensor<T> linspace(double start, double end, std::int64_t steps) {
   for (std::int64_t i = 0; i < steps; ++i)
     t.data()[i] = static_cast<T>(i < half ? start + step * i : end - step * (steps - 1 - i));
   if (steps == 1) t.data()[0] = static_cast<T>(start);  // one step is `start`, as PyTorch
-  return t;
+  return detail::on_device<D>(std::move(t));
 }
 
-template <Scalar T = float>
-Tensor<T> eye(std::int64_t n, std::int64_t m = -1) {
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> eye(std::int64_t n, std::int64_t m = -1) {
   if (m < 0) m = n;
   auto t = zeros<T>({n, m});
   for (std::int64_t i = 0; i < std::min(n, m); ++i) t.data()[i * m + i] = T(1);
-  return t;
+  return detail::on_device<D>(std::move(t));
 }
 
 namespace detail {
-// Fills a fresh tensor with value_at(stream, i), in parallel; the values depend only on i.
-template <class T, class F>
-Tensor<T> random_fill(const Shape& shape, std::uint64_t blocks, Generator& gen, F value_at) {
-  auto t = empty<T>(shape);
+// Fills a fresh tensor with value_at(stream, i), in parallel; the values depend only on i, so the
+// device fill (value_at then a host-device functor, random_detail's draws) gives the same ones.
+template <class T, class D = cpu, class F>
+Tensor<T, D> random_fill(const Shape& shape, std::uint64_t blocks, Generator& gen, F value_at) {
+  auto t = empty<T, D>(shape);
   const RandomStream stream = gen.reserve(blocks);
   T* p = t.data();
-  cpu_backend::parallel_for(0, t.numel(), 1 << 14, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) p[i] = value_at(stream, static_cast<std::uint64_t>(i));
-  });
+  if constexpr (std::is_same_v<D, cpu>) {
+    cpu_backend::parallel_for(0, t.numel(), 1 << 14, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) p[i] = value_at(stream, static_cast<std::uint64_t>(i));
+    });
+  } else {
+    cuda_backend::random_fill(p, t.numel(), stream, value_at);
+  }
   return t;
 }
 }  // namespace detail
 
-// Uniform on [low, high).
-template <FloatingScalar T = float>
-Tensor<T> rand(const Shape& shape, Generator& gen = default_generator()) {
-  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
-                                [](RandomStream s, std::uint64_t i) {
-                                  return random_detail::uniform_at<T>(s, i);
-                                });
+// Uniform on [0, 1). With D = cuda the values are drawn on the device, bit-identical to the CPU's
+// for the same generator state.
+template <FloatingScalar T = float, Device D = cpu>
+Tensor<T, D> rand(const Shape& shape, Generator& gen = default_generator()) {
+  return detail::random_fill<T, D>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                   random_detail::UniformDraw<T>{});
 }
-template <FloatingScalar T = float>
-Tensor<T> uniform(const Shape& shape, double low, double high,
-                  Generator& gen = default_generator()) {
-  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
-                                [=](RandomStream s, std::uint64_t i) {
-                                  return static_cast<T>(low + (high - low) *
-                                                        random_detail::uniform_at<T>(s, i));
-                                });
+// Uniform on [low, high).
+template <FloatingScalar T = float, Device D = cpu>
+Tensor<T, D> uniform(const Shape& shape, double low, double high,
+                     Generator& gen = default_generator()) {
+  return detail::random_fill<T, D>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                   random_detail::UniformRangeDraw<T>{low, high});
 }
 // Standard normal (or mean/std) samples.
-template <FloatingScalar T = float>
-Tensor<T> randn(const Shape& shape, Generator& gen = default_generator()) {
-  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
-                                [](RandomStream s, std::uint64_t i) {
-                                  return random_detail::normal_at<T>(s, i);
-                                });
+template <FloatingScalar T = float, Device D = cpu>
+Tensor<T, D> randn(const Shape& shape, Generator& gen = default_generator()) {
+  return detail::random_fill<T, D>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                   random_detail::NormalDraw<T>{});
 }
-template <FloatingScalar T = float>
-Tensor<T> normal(const Shape& shape, double mean, double std,
-                 Generator& gen = default_generator()) {
+template <FloatingScalar T = float, Device D = cpu>
+Tensor<T, D> normal(const Shape& shape, double mean, double std,
+                    Generator& gen = default_generator()) {
   if (std < 0) throw value_error(detail::str("normal: std must be non-negative, got ", std));
-  return detail::random_fill<T>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
-                                [=](RandomStream s, std::uint64_t i) {
-                                  return static_cast<T>(mean +
-                                                        std * random_detail::normal_at<T>(s, i));
-                                });
+  return detail::random_fill<T, D>(shape, random_detail::blocks_for<T>(shape.numel()), gen,
+                                   random_detail::NormalScaledDraw<T>{mean, std});
 }
 // Integers uniform on [low, high).
-template <Scalar T = std::int64_t>
-Tensor<T> randint(std::int64_t low, std::int64_t high, const Shape& shape,
-                  Generator& gen = default_generator()) {
+template <Scalar T = std::int64_t, Device D = cpu>
+Tensor<T, D> randint(std::int64_t low, std::int64_t high, const Shape& shape,
+                     Generator& gen = default_generator()) {
   if (high <= low)
     throw value_error(detail::str("randint: high (", high, ") must be greater than low (", low,
                                   ")"));
   const auto range = static_cast<std::uint64_t>(high - low);
-  return detail::random_fill<T>(shape, (shape.numel() + 1) / 2, gen,
-                                [=](RandomStream s, std::uint64_t i) {
-                                  return static_cast<T>(
-                                      low + static_cast<std::int64_t>(
-                                                random_detail::integer_at(s, i, range)));
-                                });
+  return detail::random_fill<T, D>(shape, (shape.numel() + 1) / 2, gen,
+                                   random_detail::IntegerDraw<T>{low, range});
 }
-template <class X> auto rand_like(const X& x) { return rand<typename X::value_type>(x.shape()); }
-template <class X> auto randn_like(const X& x) { return randn<typename X::value_type>(x.shape()); }
+// 1 with probability p, else 0 (torch.bernoulli of a tensor full of p).
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> bernoulli(const Shape& shape, double p, Generator& gen = default_generator()) {
+  if (!(p >= 0 && p <= 1))
+    throw value_error(detail::str("bernoulli: probability must be in [0, 1], got ", p));
+  return detail::random_fill<T, D>(shape, (shape.numel() + 1) / 2, gen,
+                                   random_detail::BernoulliDraw<T>{p});
+}
+// Draws shaped like x, on x's device.
+template <class X> auto rand_like(const X& x) { return rand<typename X::value_type, typename X::device_type>(x.shape()); }
+template <class X> auto randn_like(const X& x) { return randn<typename X::value_type, typename X::device_type>(x.shape()); }
 
 // ---- from data --------------------------------------------------------------------------
 // A tensor over user memory; no copy. The memory must outlive every tensor sharing it, unless
@@ -162,13 +174,13 @@ Tensor<T> from_blob(T* data, const Shape& shape, std::function<void(T*)> deleter
 }
 
 // Copies a flat vector into a tensor of the given shape.
-template <Scalar T>
-Tensor<T> tensor(const std::vector<T>& values, const Shape& shape) {
+template <Scalar T, Device D = cpu>
+Tensor<T, D> tensor(const std::vector<T>& values, const Shape& shape) {
   if (static_cast<std::int64_t>(values.size()) != shape.numel())
     throw shape_error(detail::str("tensor: ", values.size(), " values do not fill shape ", shape));
   auto t = empty<T>(shape);
   std::copy(values.begin(), values.end(), t.data());
-  return t;
+  return detail::on_device<D>(std::move(t));
 }
 
 namespace detail {
@@ -205,12 +217,12 @@ class NestedList {
 }  // namespace detail
 
 // tensor<float>({{1, 2}, {3, 4}}): any nesting depth; a plain value gives a 0-d tensor.
-template <Scalar T = float>
-Tensor<T> tensor(T value) {
-  return tensor<T>(std::vector<T>{value}, Shape{});
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> tensor(T value) {
+  return tensor<T, D>(std::vector<T>{value}, Shape{});
 }
-template <Scalar T = float>
-Tensor<T> tensor(std::initializer_list<detail::NestedList<T>> items) {
+template <Scalar T = float, Device D = cpu>
+Tensor<T, D> tensor(std::initializer_list<detail::NestedList<T>> items) {
   Shape shape;
   std::vector<T> values;
   int leaf_depth = -1;
@@ -218,7 +230,7 @@ Tensor<T> tensor(std::initializer_list<detail::NestedList<T>> items) {
   if (leaf_depth >= 0 && leaf_depth != shape.size())
     throw shape_error(detail::str("tensor: ragged nested list: values at depth ", leaf_depth,
                                   " but lists nested ", shape.size(), " deep"));
-  return tensor<T>(values, shape);
+  return tensor<T, D>(values, shape);
 }
 
 }  // namespace etna

@@ -121,13 +121,13 @@ std::string tensor_str(const Tensor<T, D>& t, const PrintFormat& f, bool summari
   return out.append("]");
 }
 
-}  // namespace detail
-
-template <Scalar T, Device D>
-std::ostream& operator<<(std::ostream& out, const Tensor<T, D>& t) {
+// PyTorch's repr of host tensor t; `device` is the device suffix ("" for the CPU).
+template <class T>
+std::ostream& print_tensor(std::ostream& out, const Tensor<T, cpu>& t, const std::string& device) {
   constexpr int indent = 7;  // "tensor("
   std::string body = "tensor(";
   std::vector<std::string> suffixes;
+  if (!device.empty()) suffixes.push_back(device);  // PyTorch lists the device first
   if (t.numel() == 0) {
     body += "[]";
     if (t.dim() != 1) {  // the shape as a Python tuple, as PyTorch
@@ -135,24 +135,23 @@ std::ostream& operator<<(std::ostream& out, const Tensor<T, D>& t) {
       for (int i = 0; i < t.dim(); ++i) size.append(i ? ", " : "").append(std::to_string(t.shape()[i]));
       suffixes.push_back(size.append(")"));
     }
-    if constexpr (!std::is_same_v<T, float>) suffixes.push_back(detail::str("dtype=", dtype_name<T>()));
+    if constexpr (!std::is_same_v<T, float>) suffixes.push_back(str("dtype=", dtype_name<T>()));
   } else {
-    const bool summarize = t.numel() > detail::kPrintThreshold;
+    const bool summarize = t.numel() > kPrintThreshold;
     std::vector<T> shown;
-    detail::collect_shown(t, summarize, shown);
-    body += detail::tensor_str(t, detail::make_format(shown), summarize, indent);
+    collect_shown(t, summarize, shown);
+    body += tensor_str(t, make_format(shown), summarize, indent);
     if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, std::int64_t> &&
                   !std::is_same_v<T, bool>)
-      suffixes.push_back(detail::str("dtype=", dtype_name<T>()));
+      suffixes.push_back(str("dtype=", dtype_name<T>()));
   }
-  if constexpr (!std::is_same_v<D, cpu>) suffixes.push_back(detail::str("device='", D::name, "'"));
   // PyTorch's _add_suffixes: a suffix that would pass the line width starts a new line. The
   // lengths are PyTorch's, whose dtypes read "dtype=torch.float64", so lines break alike.
   const auto newline = body.rfind('\n');
   std::size_t last_line = newline == std::string::npos ? body.size() + 2 : body.size() - newline + 1;
   for (const auto& s : suffixes) {
     const std::size_t len = s.size() + (s.rfind("dtype=", 0) == 0 ? 6 : 0);  // "torch."
-    if (last_line + len + 2 > static_cast<std::size_t>(detail::kPrintLineWidth)) {
+    if (last_line + len + 2 > static_cast<std::size_t>(kPrintLineWidth)) {
       body.append(",\n").append(static_cast<std::size_t>(indent), ' ').append(s);
       last_line = indent + len;
     } else {
@@ -161,6 +160,16 @@ std::ostream& operator<<(std::ostream& out, const Tensor<T, D>& t) {
     }
   }
   return out << body << ')';
+}
+
+}  // namespace detail
+
+// A cuda tensor is copied to the host to be printed, with PyTorch's device='cuda:0' suffix
+// (etna runs on the current device, which it names 0 as PyTorch does by default).
+template <Scalar T, Device D>
+std::ostream& operator<<(std::ostream& out, const Tensor<T, D>& t) {
+  if constexpr (std::is_same_v<D, cpu>) return detail::print_tensor(out, t, "");
+  else return detail::print_tensor(out, t.template to<cpu>(), "device='cuda:0'");
 }
 
 // Printing a lazy expression evaluates it first.

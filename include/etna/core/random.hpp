@@ -114,10 +114,63 @@ ETNA_HD T uniform_at(RandomStream s, std::uint64_t i) {
   }
 }
 
+// Box-Muller's log and sine/cosine from IEEE-exact operations only (+, -, *, /, fma, sqrt,
+// frexp), never the platform's libm: glibc's and CUDA's log/sin/cos differ in the last bit, and
+// a seed must give the same normals on the CPU and the GPU. Products that meet a sum go through
+// std::fma so that no compiler contracts them differently. Accurate to a few double ulps.
+namespace portable {
+constexpr double inverse_factorial(int n) {
+  double f = 1;
+  for (int k = 2; k <= n; ++k) f *= k;
+  return 1 / f;
+}
+// Horner steps p = p z + c_k for k = K down to 0, the coefficients c_k compile-time constants:
+// atanh's 1 / (2k + 1), sine's (-1)^k / (2k + 1)!, cosine's (-1)^k / (2k)!.
+enum class Series { atanh, sin, cos };
+template <Series S, int K>
+ETNA_HD inline double horner(double z, double p) {
+  constexpr double sign = (S != Series::atanh && K % 2) ? -1.0 : 1.0;
+  constexpr double c = S == Series::atanh ? 1.0 / (2 * K + 1)
+                       : S == Series::sin ? sign * inverse_factorial(2 * K + 1)
+                                          : sign * inverse_factorial(2 * K);
+  p = std::fma(p, z, c);
+  if constexpr (K > 0) return horner<S, K - 1>(z, p);
+  else return p;
+}
+// log(x) for finite x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
+// s = (m - 1) / (m + 1), |s| < 0.172, by its series to s^23.
+ETNA_HD inline double log(double x) {
+  int e = 0;
+  double m = std::frexp(x, &e);
+  if (m < 0.70710678118654752440) {
+    m *= 2;
+    --e;
+  }
+  const double s = (m - 1) / (m + 1);
+  const double p = horner<Series::atanh, 10>(s * s, 1.0 / 23);
+  return std::fma(static_cast<double>(e), 0.69314718055994530942, 2 * s * p);
+}
+// sin and cos of 2 pi u for u in [0, 1): the quadrant from 4u (exact), then the Taylor series
+// to t^23 of the angle t in [0, pi/2).
+ETNA_HD inline void sincos_turns(double u, double& sin_out, double& cos_out) {
+  const double q4 = u * 4;
+  const int quadrant = static_cast<int>(q4);
+  const double t = (q4 - quadrant) * 1.57079632679489661923;
+  const double t2 = t * t;
+  const double sin_t = t * horner<Series::sin, 10>(t2, inverse_factorial(23));
+  const double cos_t = horner<Series::cos, 10>(t2, -inverse_factorial(22));
+  switch (quadrant & 3) {
+    case 0: sin_out = sin_t; cos_out = cos_t; break;
+    case 1: sin_out = cos_t; cos_out = -sin_t; break;
+    case 2: sin_out = -sin_t; cos_out = -cos_t; break;
+    default: sin_out = -cos_t; cos_out = sin_t; break;
+  }
+}
+}  // namespace portable
+
 template <class T>
 ETNA_HD T normal_at(RandomStream s, std::uint64_t i) {
-  constexpr T two_pi = T(6.283185307179586476925);
-  T u1, u2;
+  double u1, u2;
   if constexpr (sizeof(T) == 4) {
     const auto r = Philox4x32::generate(s.seed, s.offset + i / 4);
     const unsigned w = static_cast<unsigned>(i % 4) / 2 * 2;
@@ -128,9 +181,10 @@ ETNA_HD T normal_at(RandomStream s, std::uint64_t i) {
     u1 = uniform_double(r.v[0], r.v[1]);
     u2 = uniform_double(r.v[2], r.v[3]);
   }
-  const T radius = std::sqrt(T(-2) * std::log(T(1) - u1));  // 1 - u1 is in (0, 1]
-  const T angle = two_pi * u2;
-  return i % 2 == 0 ? radius * std::cos(angle) : radius * std::sin(angle);
+  const double radius = std::sqrt(-2 * portable::log(1 - u1));  // 1 - u1 is exact, in (0, 1]
+  double sin_a, cos_a;
+  portable::sincos_turns(u2, sin_a, cos_a);
+  return static_cast<T>(i % 2 == 0 ? radius * cos_a : radius * sin_a);
 }
 
 // Uniform integer in [0, range) from 64 random bits (bias below 2^-32 for ranges < 2^32).
@@ -140,6 +194,56 @@ ETNA_HD inline std::uint64_t integer_at(RandomStream s, std::uint64_t i, std::ui
   const std::uint64_t bits = std::uint64_t{r.v[w]} << 32 | r.v[w + 1];
   return static_cast<std::uint64_t>((static_cast<unsigned __int128>(bits) * range) >> 64);
 }
+
+// a * b + c rounded twice (never fused into one FMA), so that a draw scaled on the device gives
+// the CPU's bits: nvcc contracts a * b + c by default, g++ does not under -std=c++20.
+ETNA_HD inline double mul_add_unfused(double a, double b, double c) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(__dmul_rn(a, b), c);
+#else
+  return a * b + c;
+#endif
+}
+
+// The value of element i of each distribution's draw, as functors: they run in the CPU's
+// parallel fill and in the device's fill kernel (backend/cuda/random.hpp) alike.
+template <class T>
+struct UniformDraw {
+  ETNA_HD T operator()(RandomStream s, std::uint64_t i) const { return uniform_at<T>(s, i); }
+};
+template <class T>
+struct UniformRangeDraw {  // uniform on [low, high)
+  double low, high;
+  ETNA_HD T operator()(RandomStream s, std::uint64_t i) const {
+    return static_cast<T>(mul_add_unfused(high - low, uniform_at<T>(s, i), low));
+  }
+};
+template <class T>
+struct NormalDraw {
+  ETNA_HD T operator()(RandomStream s, std::uint64_t i) const { return normal_at<T>(s, i); }
+};
+template <class T>
+struct NormalScaledDraw {  // mean + std * N(0, 1)
+  double mean, std;
+  ETNA_HD T operator()(RandomStream s, std::uint64_t i) const {
+    return static_cast<T>(mul_add_unfused(std, normal_at<T>(s, i), mean));
+  }
+};
+template <class T>
+struct IntegerDraw {  // uniform integers on [low, low + range)
+  std::int64_t low;
+  std::uint64_t range;
+  ETNA_HD T operator()(RandomStream s, std::uint64_t i) const {
+    return static_cast<T>(low + static_cast<std::int64_t>(integer_at(s, i, range)));
+  }
+};
+template <class T>
+struct BernoulliDraw {  // 1 with probability p, else 0
+  double p;
+  ETNA_HD T operator()(RandomStream s, std::uint64_t i) const {
+    return uniform_at<double>(s, i) < p ? T(1) : T(0);
+  }
+};
 
 // Blocks a draw of n values uses, per distribution and element size.
 template <class T>

@@ -16,6 +16,15 @@ namespace etna::op {
 
 using math::splat;
 
+// The functors below avoid named local variables: nvcc rejects a local of an xsimd batch type
+// in a host-device function ("contains a vector"), and these templates run on batches in host
+// code. Intermediate values are passed as parameters to small helpers instead.
+namespace detail {
+template <class V> ETNA_HD V sign_given_zero(V x, V zero) {
+  return math::select(x > zero, splat(1, x), math::select(x < zero, splat(-1, x), zero));
+}
+}  // namespace detail
+
 // ---- unary --------------------------------------------------------------------------------
 struct Neg {
   static constexpr const char* name = "neg";
@@ -26,16 +35,12 @@ struct Abs {
   static constexpr const char* name = "abs";
   template <class V> ETNA_HD V operator()(V x) const { return math::abs(x); }
   template <int I, class V> ETNA_HD V partial(V, V x) const {  // sign(x), 0 at 0 as PyTorch
-    const V zero = splat(0, x);
-    return math::select(x > zero, splat(1, x), math::select(x < zero, splat(-1, x), zero));
+    return detail::sign_given_zero(x, splat(0, x));
   }
 };
 struct Sign {
   static constexpr const char* name = "sign";
-  template <class V> ETNA_HD V operator()(V x) const {
-    const V zero = splat(0, x);
-    return math::select(x > zero, splat(1, x), math::select(x < zero, splat(-1, x), zero));
-  }
+  template <class V> ETNA_HD V operator()(V x) const { return detail::sign_given_zero(x, splat(0, x)); }
   template <int I, class V> ETNA_HD V partial(V, V x) const { return splat(0, x); }
 };
 struct Exp {
@@ -145,22 +150,21 @@ struct Gelu {
   static constexpr double kSqrt2OverPi = 0.79788456080286535588;
   static constexpr double kInvSqrt2Pi = 0.39894228040143267794;
   template <class V> ETNA_HD V operator()(V x) const {
-    if (tanh_approximation) {
-      const V inner = splat(kSqrt2OverPi, x) * (x + splat(0.044715, x) * x * x * x);
-      return splat(0.5, x) * x * (splat(1, x) + math::tanh(inner));
-    }
+    if (tanh_approximation)
+      return splat(0.5, x) * x *
+             (splat(1, x) + math::tanh(splat(kSqrt2OverPi, x) * (x + splat(0.044715, x) * x * x * x)));
     return splat(0.5, x) * x * (splat(1, x) + math::erf(x * splat(kSqrt1_2, x)));
   }
   template <int I, class V> ETNA_HD V partial(V, V x) const {
-    if (tanh_approximation) {
-      const V x2 = x * x;
-      const V t = math::tanh(splat(kSqrt2OverPi, x) * (x + splat(0.044715, x) * x2 * x));
-      const V dinner = splat(kSqrt2OverPi, x) * (splat(1, x) + splat(3 * 0.044715, x) * x2);
-      return splat(0.5, x) * (splat(1, x) + t) + splat(0.5, x) * x * (splat(1, x) - t * t) * dinner;
-    }
-    const V cdf = splat(0.5, x) * (splat(1, x) + math::erf(x * splat(kSqrt1_2, x)));
-    const V pdf = splat(kInvSqrt2Pi, x) * math::exp(splat(-0.5, x) * x * x);
-    return cdf + x * pdf;
+    if (tanh_approximation)
+      return tanh_partial(x, math::tanh(splat(kSqrt2OverPi, x) * (x + splat(0.044715, x) * x * x * x)),
+                          splat(kSqrt2OverPi, x) * (splat(1, x) + splat(3 * 0.044715, x) * x * x));
+    return splat(0.5, x) * (splat(1, x) + math::erf(x * splat(kSqrt1_2, x))) +      // cdf
+           x * (splat(kInvSqrt2Pi, x) * math::exp(splat(-0.5, x) * x * x));          // x pdf
+  }
+  // d/dx of the tanh form, given t = tanh(inner) and dinner = d inner / dx.
+  template <class V> ETNA_HD static V tanh_partial(V x, V t, V dinner) {
+    return splat(0.5, x) * (splat(1, x) + t) + splat(0.5, x) * x * (splat(1, x) - t * t) * dinner;
   }
 };
 struct Silu {
@@ -169,21 +173,20 @@ struct Silu {
     return x / (splat(1, x) + math::exp(-x));
   }
   template <int I, class V> ETNA_HD V partial(V, V x) const {
-    const V s = splat(1, x) / (splat(1, x) + math::exp(-x));
-    return s * (splat(1, x) + x * (splat(1, x) - s));
+    return given_sigmoid(x, splat(1, x) / (splat(1, x) + math::exp(-x)));
   }
+  template <class V> ETNA_HD static V given_sigmoid(V x, V s) { return s * (splat(1, x) + x * (splat(1, x) - s)); }
 };
 // softplus(x) = log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch's definition).
 struct Softplus {
   static constexpr const char* name = "softplus";
   double beta = 1.0, threshold = 20.0;
-  template <class V> ETNA_HD V operator()(V x) const {
-    const V bx = x * splat(beta, x);
-    return math::select(bx > splat(threshold, x), x,
-                        math::log1p(math::exp(bx)) / splat(beta, x));
+  template <class V> ETNA_HD V operator()(V x) const { return value_given(x, x * splat(beta, x)); }
+  template <int I, class V> ETNA_HD V partial(V, V x) const { return partial_given(x, x * splat(beta, x)); }
+  template <class V> ETNA_HD V value_given(V x, V bx) const {  // bx = beta x
+    return math::select(bx > splat(threshold, x), x, math::log1p(math::exp(bx)) / splat(beta, x));
   }
-  template <int I, class V> ETNA_HD V partial(V, V x) const {
-    const V bx = x * splat(beta, x);
+  template <class V> ETNA_HD V partial_given(V x, V bx) const {
     return math::select(bx > splat(threshold, x), splat(1, x),
                         splat(1, x) / (splat(1, x) + math::exp(-bx)));
   }
@@ -195,17 +198,21 @@ struct Clamp {
   static constexpr const char* name = "clamp";
   double lo = 0, hi = 0;
   bool has_lo = true, has_hi = true;
-  template <class V> ETNA_HD V operator()(V x) const {
-    V r = x;
-    if (has_lo) r = math::select(r < splat(lo, x), splat(lo, x), r);
-    if (has_hi) r = math::select(r > splat(hi, x), splat(hi, x), r);
-    return r;
-  }
+  template <class V> ETNA_HD V operator()(V x) const { return upper(lower(x)); }
   template <int I, class V> ETNA_HD V partial(V, V x) const {
-    V g = splat(1, x);
-    if (has_lo) g = math::select(x >= splat(lo, x), g, splat(0, x));
-    if (has_hi) g = math::select(x <= splat(hi, x), g, splat(0, x));
-    return g;
+    return upper_mask(x, lower_mask(x, splat(1, x)));
+  }
+  template <class V> ETNA_HD V lower(V r) const {
+    return has_lo ? math::select(r < splat(lo, r), splat(lo, r), r) : r;
+  }
+  template <class V> ETNA_HD V upper(V r) const {
+    return has_hi ? math::select(r > splat(hi, r), splat(hi, r), r) : r;
+  }
+  template <class V> ETNA_HD V lower_mask(V x, V g) const {
+    return has_lo ? math::select(x >= splat(lo, x), g, splat(0, x)) : g;
+  }
+  template <class V> ETNA_HD V upper_mask(V x, V g) const {
+    return has_hi ? math::select(x <= splat(hi, x), g, splat(0, x)) : g;
   }
 };
 template <class To>
@@ -213,9 +220,17 @@ struct Cast {
   static constexpr const char* name = "cast";
   // A SIMD batch reaches the cast only when source and target types are equal (the evaluator
   // vectorises uniform trees only), so it passes through unchanged.
-  template <class V> ETNA_HD auto operator()(V x) const {
-    if constexpr (std::is_arithmetic_v<V>) return static_cast<To>(x);
-    else return x;
+  template <class V>
+    requires std::is_arithmetic_v<V>
+  ETNA_HD To operator()(V x) const {
+    return static_cast<To>(x);
+  }
+  // Host only: a batch is a host type, and nvcc rejects it in a host-device member of this
+  // class template ("contains a vector").
+  template <class V>
+    requires(!std::is_arithmetic_v<V>)
+  V operator()(V x) const {
+    return x;
   }
 };
 struct LogicalNot {
@@ -255,10 +270,11 @@ struct Pow {
     if constexpr (I == 0) {
       return math::select(b == splat(0, a), splat(0, a), b * math::pow(a, b - splat(1, a)));
     } else {  // d/db a^b = a^b log a, taken as 0 at a == 0 when b >= 0 (PyTorch's convention)
-      const V zero = splat(0, a);
-      return math::select(a == zero, math::select(b >= zero, zero, y * math::log(a)),
-                          y * math::log(a));
+      return exponent_partial(y, a, b, splat(0, a));
     }
+  }
+  template <class V> ETNA_HD static V exponent_partial(V y, V a, V b, V zero) {
+    return math::select(a == zero, math::select(b >= zero, zero, y * math::log(a)), y * math::log(a));
   }
 };
 // maximum/minimum propagate NaN from either side and split the gradient evenly on ties, as
@@ -269,9 +285,9 @@ struct Maximum {
     return math::select(math::isnan(a), a, math::select(math::isnan(b), b, math::max(a, b)));
   }
   template <int I, class V> ETNA_HD V partial(V, V a, V b) const {
-    const V g = I == 0 ? math::select(a < b, splat(0, a), splat(1, a))
-                          : math::select(a > b, splat(0, a), splat(1, a));
-    return math::select(a == b, splat(0.5, a), g);
+    return math::select(a == b, splat(0.5, a),
+                        I == 0 ? math::select(a < b, splat(0, a), splat(1, a))
+                               : math::select(a > b, splat(0, a), splat(1, a)));
   }
 };
 struct Minimum {
@@ -280,9 +296,9 @@ struct Minimum {
     return math::select(math::isnan(a), a, math::select(math::isnan(b), b, math::min(a, b)));
   }
   template <int I, class V> ETNA_HD V partial(V, V a, V b) const {
-    const V g = I == 0 ? math::select(a > b, splat(0, a), splat(1, a))
-                          : math::select(a < b, splat(0, a), splat(1, a));
-    return math::select(a == b, splat(0.5, a), g);
+    return math::select(a == b, splat(0.5, a),
+                        I == 0 ? math::select(a > b, splat(0, a), splat(1, a))
+                               : math::select(a < b, splat(0, a), splat(1, a)));
   }
 };
 

@@ -54,6 +54,13 @@ class Embedding : public Module<Embedding<Num, Dim, T, D>> {
     reset_parameters();
   }
 
+  // The same layer on device D2 (net.to<D2>() builds it with this constructor).
+  template <class D2>
+  using on_device = Embedding<Num, Dim, T, D2>;
+  template <Device D1>
+  Embedding(const Embedding<Num, Dim, T, D1>& other, detail::DeviceCopy<D>& copy)
+      : weight(copy.var(other.weight)), padding_idx_(other.padding_idx()) {}
+
   std::int64_t num_embeddings() const { return weight.size(0); }
   std::int64_t embedding_dim() const { return weight.size(1); }
   std::optional<std::int64_t> padding_idx() const { return padding_idx_; }

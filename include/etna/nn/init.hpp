@@ -21,11 +21,13 @@
 namespace etna::nn::init {
 
 // What an initialiser writes into: a floating-point Tensor, or a Var (its value is written in
-// place; nothing is recorded for autograd, as under PyTorch's torch.no_grad()).
+// place; nothing is recorded for autograd, as under PyTorch's torch.no_grad()), on the CPU or a
+// GPU. GPU parameters receive the numbers the CPU would draw from the same generator state.
 template <class X>
 concept InitTarget =
-    (std::is_same_v<X, Tensor<typename X::value_type, cpu>> ||
-     std::is_same_v<X, Var<typename X::value_type, cpu>>)&&FloatingScalar<typename X::value_type>;
+    (std::is_same_v<X, Tensor<typename X::value_type, typename X::device_type>> ||
+     std::is_same_v<X, Var<typename X::value_type,
+                           typename X::device_type>>)&&FloatingScalar<typename X::value_type>;
 
 // Which fan kaiming_* scales by: fan_in keeps the forward pass's variance, fan_out the backward's.
 enum class FanMode { fan_in, fan_out };
@@ -37,28 +39,35 @@ struct Fans {
 
 namespace detail {
 
-template <class T>
-const Tensor<T>& target(const Tensor<T>& t) {
+template <class T, class D>
+const Tensor<T, D>& target(const Tensor<T, D>& t) {
   return t;
 }
-template <class T>
-const Tensor<T>& target(const Var<T>& v) {
+template <class T, class D>
+const Tensor<T, D>& target(const Var<T, D>& v) {
   return v.value();
 }
 
 // Writes value_at(stream, i) at the i-th element (row-major) of t; the values do not depend on
 // t's strides, so a view and a contiguous tensor of the same shape receive the same numbers.
-template <class T, class F>
-void fill_random(const Tensor<T>& t, std::uint64_t blocks, Generator& gen, F value_at) {
-  if (!t.is_contiguous()) {
-    t.assign(etna::detail::random_fill<T>(t.shape(), blocks, gen, value_at));
+// A GPU tensor is drawn on the host from the same stream and copied once: parameters are
+// initialised once, and the same seed then gives the same weights on every device.
+template <class T, class D, class F>
+void fill_random(const Tensor<T, D>& t, std::uint64_t blocks, Generator& gen, F value_at) {
+  if constexpr (!std::is_same_v<D, cpu>) {
+    t.assign(etna::detail::random_fill<T>(t.shape(), blocks, gen, value_at).template to<D>());
     return;
+  } else {
+    if (!t.is_contiguous()) {
+      t.assign(etna::detail::random_fill<T>(t.shape(), blocks, gen, value_at));
+      return;
+    }
+    const RandomStream stream = gen.reserve(blocks);
+    T* p = t.data();
+    cpu_backend::parallel_for(0, t.numel(), 1 << 14, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) p[i] = value_at(stream, static_cast<std::uint64_t>(i));
+    });
   }
-  const RandomStream stream = gen.reserve(blocks);
-  T* p = t.data();
-  cpu_backend::parallel_for(0, t.numel(), 1 << 14, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) p[i] = value_at(stream, static_cast<std::uint64_t>(i));
-  });
 }
 
 inline double norm_cdf(double x) { return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))); }
@@ -282,8 +291,15 @@ const X& eye_(const X& x) {
   if (t.dim() != 2)
     throw value_error(
         etna::detail::str("eye_: only 2-D tensors are supported, got shape ", t.shape()));
-  t.fill(0);
-  for (std::int64_t i = 0; i < std::min(t.size(0), t.size(1)); ++i) t(i, i) = 1;
+  using T = typename X::value_type;
+  if constexpr (!std::is_same_v<typename X::device_type, cpu>) {
+    const auto host = zeros<T>(t.shape());
+    for (std::int64_t i = 0; i < std::min(t.size(0), t.size(1)); ++i) host(i, i) = 1;
+    t.assign(host.template to<typename X::device_type>());
+  } else {
+    t.fill(0);
+    for (std::int64_t i = 0; i < std::min(t.size(0), t.size(1)); ++i) t(i, i) = 1;
+  }
   return x;
 }
 
@@ -363,7 +379,7 @@ const X& orthogonal_(const X& x, double gain = 1.0, Generator& gen = default_gen
   auto out = empty<T>(t.shape());
   for (std::int64_t i = 0; i < out.numel(); ++i)
     out.data()[i] = static_cast<T>(gain * q[static_cast<std::size_t>(i)]);
-  t.assign(out);
+  t.assign(out.template to<typename X::device_type>());  // the QR runs on the host
   return x;
 }
 

@@ -29,15 +29,20 @@ constexpr std::int64_t static_out_features_v = [] {
 
 namespace detail {
 
+// The device of an expression (cpu for a device-less one, a scalar).
+template <class R>
+using device_or_cpu_t =
+    std::conditional_t<std::is_void_v<typename R::device_type>, cpu, typename R::device_type>;
+
 // A lazy expression left at the end of a network becomes a value: a Var when it involves
-// Vars, else a Tensor.
+// Vars, else a Tensor, on the expression's device.
 template <class X>
 auto materialize(X&& x) {
   using R = std::remove_cvref_t<X>;
   if constexpr (ExpressionNode<R> && contains_var<R>::value) {
-    return Var<typename R::value_type>(x);
+    return Var<typename R::value_type, device_or_cpu_t<R>>(x);
   } else if constexpr (ExpressionNode<R> && !TensorType<R>) {
-    return Tensor<typename R::value_type>(x);
+    return Tensor<typename R::value_type, device_or_cpu_t<R>>(x);
   } else {
     return R(std::forward<X>(x));
   }

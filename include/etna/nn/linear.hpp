@@ -47,6 +47,13 @@ class Linear : public Module<Linear<In, Out, T, D>> {
     }
   }
 
+  // The same layer on device D2 (net.to<D2>() builds it with the constructor below).
+  template <class D2>
+  using on_device = Linear<In, Out, T, D2>;
+  template <Device D1>
+  Linear(const Linear<In, Out, T, D1>& other, detail::DeviceCopy<D>& copy)
+      : weight(copy.var(other.weight)), bias(copy.var(other.bias)) {}
+
   std::int64_t in_features() const { return weight.size(1); }
   std::int64_t out_features() const { return weight.size(0); }
 

@@ -194,6 +194,43 @@ class Module {
     return copy;
   }
 
+  // ---- devices ---------------------------------------------------------------------------------
+  // The same network on device D2 (net.to<et::cuda>(), net.to<et::cpu>()): a new module of type
+  // on_device_t<Derived, D2> (see module_ref.hpp) whose parameters, buffers and gradients are
+  // copies on D2 under the same names, with the same requires_grad and train/eval flags. On the
+  // device it already is on, it returns a handle that shares the parameters (as PyTorch's
+  // module.to returns the module itself). A user network works when it is a template on the
+  // device, with a default constructor, its members registered with ETNA_MODULE:
+  //   template <class D = et::cpu>
+  //   struct Net : et::nn::Module<Net<D>> {
+  //     et::nn::Linear<4, 8, float, D> fc1;
+  //     et::nn::Linear<8, 2, float, D> fc2;
+  //     auto forward(const auto& x) { return fc2(et::relu(fc1(x))); }
+  //     ETNA_MODULE(fc1, fc2)
+  //   };
+  //   auto gpu_net = Net<>().to<et::cuda>();   // a Net<et::cuda>
+  // (a layer whose template arguments are not all types declares
+  // `template <class D2> using on_device = ...;`, as Linear does).
+  template <Device D2>
+  auto to() const {
+    detail::DeviceCopy<D2> copy;
+    auto out = copy.module(derived());
+    if constexpr (!std::is_same_v<decltype(out), Derived>) {
+      // The same names on both sides: what a checkpoint or an optimizer's state relies on.
+      std::vector<std::string> before, after;
+      for (auto& [name, p] : named_parameters()) before.push_back(name);
+      for (auto& [name, b] : named_buffers()) before.push_back(name);
+      for (auto& [name, p] : out.named_parameters()) after.push_back(name);
+      for (auto& [name, b] : out.named_buffers()) after.push_back(name);
+      if (before != after)
+        throw value_error(detail::str("net.to<Device>(): the copy of ", root().type_name(),
+                                      " has ", after.size(), " parameters and buffers, ",
+                                      before.size(), " in the original, or other names (a "
+                                      "layer's device-copy constructor misses a member)"));
+    }
+    return out;
+  }
+
   // ---- description ---------------------------------------------------------------------------
   // Keras-style table: every module, its output shape for `example_input` (run once in eval
   // mode without recording gradients) and its parameter count.

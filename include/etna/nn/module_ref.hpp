@@ -2,10 +2,13 @@
 // non-owning type-erased handle through which every module tree is traversed by name.
 #pragma once
 
+#include <any>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cxxabi.h>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -261,6 +264,149 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
                   "parameters' type or of int64_t (buffer), or a std::vector of those");
   }
 }
+
+}  // namespace detail
+// ---- moving a module tree to another device ------------------------------------------------
+// on_device_t<M, D2> is the type of module M with its parameters on device D2:
+// - a type that declares `template <class D2> using on_device = ...;` says it itself (layers
+//   with non-type template arguments must: Linear<In, Out, T, D>, Repeat<N, Block>);
+// - a class template whose template arguments are all types is rebound argument by argument
+//   (a device tag becomes D2, a layer its own on_device_t), so Sequential<L...>, Residual<B>,
+//   Parallel<A, B> and a user's `template <class D> struct Net` need nothing;
+// - anything else (ReLU, Flatten) does not depend on the device and stays as it is.
+namespace detail {
+template <class X, class D2>
+struct rebind_device {
+  using type = X;
+};
+template <class X, class D2>
+  requires requires { typename X::template on_device<D2>; }
+struct rebind_device<X, D2> {
+  using type = typename X::template on_device<D2>;
+};
+template <class D2>
+struct rebind_device<cpu, D2> {
+  using type = D2;
+};
+template <class D2>
+struct rebind_device<cuda, D2> {
+  using type = D2;
+};
+template <template <class...> class Tmpl, class... A, class D2>
+  requires(!requires { typename Tmpl<A...>::template on_device<D2>; })
+struct rebind_device<Tmpl<A...>, D2> {
+  using type = Tmpl<typename rebind_device<A, D2>::type...>;
+};
+}  // namespace detail
+
+template <class M, class D2>
+using on_device_t = typename detail::rebind_device<M, D2>::type;
+
+namespace detail {
+
+// The device of M's parameters, or void when it has none.
+template <class M>
+struct param_device {
+  using type = void;
+};
+template <class M>
+  requires(!std::is_same_v<typename param_of<M>::type, no_parameters>)
+struct param_device<M> {
+  using type = typename param_of<M>::type::device_type;
+};
+
+// Builds the device-D2 twin of a module tree (net.to<D2>()): parameters, buffers and gradients
+// copied to D2 (tied parameters stay tied), requires_grad flags and train/eval flags kept.
+// A module is built by, in order of preference:
+// - its constructor `Layer(const Layer<..., D1>& other, DeviceCopy<D2>& copy)`, which builds
+//   each member with copy.var(other.weight), copy.module(other.block)...: layers whose
+//   configuration is not all registered (sizes, strides, eps...) or that have no default
+//   constructor provide it;
+// - default construction followed by copying every member registered with ETNA_MODULE: what a
+//   user's `template <class D> struct Net : Module<Net<D>>` gets without writing anything
+//   (configuration held in other members must be set by Net's default constructor).
+template <class D2>
+class DeviceCopy {
+ public:
+  template <class T, class D>
+  Var<T, D2> var(const Var<T, D>& v) {
+    if (!v.defined()) return Var<T, D2>();
+    auto [it, fresh] = vars_.try_emplace(v.impl_ptr().get());
+    if (!fresh) return std::any_cast<Var<T, D2>>(it->second);
+    Var<T, D2> out(v.value().template to<D2>(), v.requires_grad());
+    if (v.grad().defined()) out.set_grad(v.grad().template to<D2>());
+    it->second = out;
+    return out;
+  }
+  template <class T, class D>
+  Tensor<T, D2> tensor(const Tensor<T, D>& t) {
+    if (!t.defined()) return Tensor<T, D2>();
+    if constexpr (std::is_same_v<D, D2>) return t.clone();
+    else return t.template to<D2>();
+  }
+  template <class M>
+  on_device_t<M, D2> module(const M& m) {
+    using Target = on_device_t<M, D2>;
+    static_assert(!requires { typename M::etna_param_type; } &&
+                      !(!Layer<M> && requires(const M& x) { x.module_ref(); }),
+                  "net.to<Device>(): runtime-typed networks (AnySequential, AnyLayer) are "
+                  "CPU-only for now; build the network from typed layers (Sequential<...>) or "
+                  "construct it on the target device");
+    using Source = typename param_device<M>::type;
+    static_assert(!std::is_same_v<Target, M> || std::is_void_v<Source> ||
+                      std::is_same_v<Source, D2>,
+                  "net.to<Device>(): this module's type does not name its device, so it cannot "
+                  "hold parameters on another one: make it a template on the device "
+                  "(template <class D> struct Net : Module<Net<D>> { Linear<4, 8, float, D> fc; "
+                  "...}) or declare `template <class D2> using on_device = ...;` in it");
+    Target out = build<Target>(m);
+    ModuleAccess::training(out) = ModuleAccess::training(const_cast<M&>(m));
+    return out;
+  }
+  // Any registered member: a Var, a Tensor, a module or a std::vector of those.
+  template <class X>
+  auto operator()(const X& x) {
+    if constexpr (is_var<X>::value) return var(x);
+    else if constexpr (is_std_vector<X>::value) {
+      on_device_t<X, D2> out;
+      out.reserve(x.size());
+      for (const auto& e : x) out.push_back((*this)(e));
+      return out;
+    } else if constexpr (requires { x.template to<D2>(); typename X::value_type; } && !Layer<X>)
+      return tensor(x);
+    else return module(x);
+  }
+
+ private:
+  template <class Target, class M>
+  Target build(const M& m) {
+    if constexpr (std::is_same_v<Target, M>) {
+      return m;  // nothing device-bound (ReLU), or already on D2: shares its state as M(m) does
+    } else if constexpr (std::is_constructible_v<Target, const M&, DeviceCopy&>) {
+      return Target(m, *this);
+    } else {
+      static_assert(std::default_initializable<Target>,
+                    "net.to<Device>(): this module has no default constructor, so etna cannot "
+                    "build its copy on the other device: give it one, or a constructor "
+                    "`Net(const Net<D1>& other, et::nn::detail::DeviceCopy<D>& copy)` that "
+                    "builds each member with copy(other.member)");
+      Target out;
+      auto dst = out.etna_children();
+      auto src = const_cast<M&>(m).etna_children();
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((std::get<I>(dst) = (*this)(std::get<I>(src))), ...);
+      }(std::make_index_sequence<std::tuple_size_v<decltype(src)>>{});
+      return out;
+    }
+  }
+
+  std::unordered_map<const void*, std::any> vars_;  // source Var -> its copy (keeps ties)
+};
+
+template <class X>
+inline constexpr bool is_device_copy = false;
+template <class D2>
+inline constexpr bool is_device_copy<DeviceCopy<D2>> = true;
 
 }  // namespace detail
 }  // namespace etna::nn

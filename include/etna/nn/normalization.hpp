@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "etna/autograd/function.hpp"
 #include "etna/core/error.hpp"
@@ -66,6 +67,19 @@ class BatchNormBase : public Module<Self> {
     }
   }
 
+  // The same layer on another device (net.to<D2>() builds it with this): every setting and the
+  // parameters, running statistics and batch counter copied. Rank tells 1d, 2d and 3d apart.
+  template <class S1, Device D1>
+  BatchNormBase(const BatchNormBase<S1, Rank, C, T, D1>& other, DeviceCopy<D>& copy)
+      : weight(copy.var(other.weight)),
+        bias(copy.var(other.bias)),
+        running_mean(copy.tensor(other.running_mean)),
+        running_var(copy.tensor(other.running_var)),
+        num_batches_tracked(copy.tensor(other.num_batches_tracked)),
+        eps(other.eps),
+        momentum(other.momentum),
+        num_features_(other.num_features()) {}
+
   std::int64_t num_features() const { return num_features_; }
   bool affine() const { return weight.defined(); }
   bool track_running_stats() const { return running_mean.defined(); }
@@ -88,8 +102,13 @@ class BatchNormBase : public Module<Self> {
     const bool training = this->is_training();
     double factor = 0.0;
     if (training && track_running_stats()) {
-      num_batches_tracked.data()[0] += 1;
-      factor = momentum ? *momentum : 1.0 / static_cast<double>(num_batches_tracked.data()[0]);
+      if constexpr (std::is_same_v<D, cpu>) {
+        num_batches_tracked.data()[0] += 1;
+        factor = momentum ? *momentum : 1.0 / static_cast<double>(num_batches_tracked.data()[0]);
+      } else {  // the counter stays on the device; only a cumulative average reads it back
+        num_batches_tracked.assign(num_batches_tracked + std::int64_t{1});
+        factor = momentum ? *momentum : 1.0 / static_cast<double>(num_batches_tracked.item());
+      }
     }
     const bool batch_stats = training || !track_running_stats();
     return functional::batch_norm(x, running_mean, running_var, weight, bias, batch_stats, factor,
@@ -133,6 +152,8 @@ class BatchNorm1d : public detail::BatchNormBase<BatchNorm1d<C, T, D>, 1, C, T, 
 
  public:
   using Base::Base;
+  template <class D2>
+  using on_device = BatchNorm1d<C, T, D2>;
 };
 
 // The same on images [N, C, H, W].
@@ -142,6 +163,8 @@ class BatchNorm2d : public detail::BatchNormBase<BatchNorm2d<C, T, D>, 2, C, T, 
 
  public:
   using Base::Base;
+  template <class D2>
+  using on_device = BatchNorm2d<C, T, D2>;
 };
 
 // The same on volumes [N, C, D, H, W].
@@ -151,6 +174,8 @@ class BatchNorm3d : public detail::BatchNormBase<BatchNorm3d<C, T, D>, 3, C, T, 
 
  public:
   using Base::Base;
+  template <class D2>
+  using on_device = BatchNorm3d<C, T, D2>;
 };
 
 // Layer normalisation over the trailing normalized_shape of each sample, with per-element affine
@@ -195,6 +220,16 @@ class LayerNorm : public Module<LayerNorm<N, T, D>> {
   explicit LayerNorm(std::int64_t normalized_size, double eps_ = 1e-5,
                      bool elementwise_affine = true, bool with_bias = true)
       : LayerNorm(Shape{normalized_size}, eps_, elementwise_affine, with_bias) {}
+
+  // The same layer on device D2 (net.to<D2>() builds it with this constructor).
+  template <class D2>
+  using on_device = LayerNorm<N, T, D2>;
+  template <Device D1>
+  LayerNorm(const LayerNorm<N, T, D1>& other, detail::DeviceCopy<D>& copy)
+      : weight(copy.var(other.weight)),
+        bias(copy.var(other.bias)),
+        eps(other.eps),
+        normalized_shape_(other.normalized_shape()) {}
 
   const Shape& normalized_shape() const { return normalized_shape_; }
   bool elementwise_affine() const { return weight.defined(); }

@@ -101,6 +101,10 @@ class Parallel : public Module<Parallel<A, B, Merge>> {
 
   Parallel() = default;
   Parallel(A a, B b) : branches_(std::move(a), std::move(b)) {}
+  // The copy of `other` on device D2 (net.to<D2>()).
+  template <class A2, class B2, class D2>
+  Parallel(const Parallel<A2, B2, Merge>& other, detail::DeviceCopy<D2>& copy)
+      : branches_(copy.module(other.template get<0>()), copy.module(other.template get<1>())) {}
 
   template <std::size_t I>
   auto& get() {

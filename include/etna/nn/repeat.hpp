@@ -60,6 +60,15 @@ class Repeat : public Module<Repeat<N, Block>> {
   explicit Repeat(const Block& prototype)
       : blocks_(clones(prototype, std::make_index_sequence<N>{})) {}
 
+  // The copy of `other` on device D2 (net.to<D2>()).
+  template <class D2>
+  using on_device = Repeat<N, on_device_t<Block, D2>>;
+  template <class Block2, class D2>
+  Repeat(const Repeat<N, Block2>& other, detail::DeviceCopy<D2>& copy)
+      : blocks_([&]<std::size_t... I>(std::index_sequence<I...>) {
+          return std::array<Block, N>{copy.module(other.template get<I>())...};
+        }(std::make_index_sequence<N>{})) {}
+
   static constexpr std::size_t size() { return N; }
   template <std::size_t I>
   Block& get() {

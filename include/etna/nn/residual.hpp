@@ -53,6 +53,10 @@ class Residual : public Module<Residual<Block>> {
 
   Residual() = default;
   explicit Residual(Block b) : block(std::move(b)) {}
+  // The copy of `other` on device D2 (net.to<D2>()).
+  template <class Block2, class D2>
+  Residual(const Residual<Block2>& other, detail::DeviceCopy<D2>& copy)
+      : block(copy.module(other.block)) {}
 
   // x is evaluated once (a lazy input would otherwise be computed twice); the sum stays lazy so
   // that a following element-wise activation fuses with it.

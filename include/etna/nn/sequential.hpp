@@ -92,6 +92,13 @@ class Sequential : public Module<Sequential<L...>> {
   = default;
   // From layer objects: Sequential net(Linear<>(784, 256), ReLU{}, Linear<>(256, 10));
   explicit Sequential(L... layers) : layers_(std::move(layers)...) {}
+  // The copy of `other` on another device (net.to<D2>(); Sequential<L...>'s type is rebound
+  // layer by layer).
+  template <class... L2, class D2>
+  Sequential(const Sequential<L2...>& other, detail::DeviceCopy<D2>& copy)
+      : layers_([&]<std::size_t... I>(std::index_sequence<I...>) {
+          return std::tuple<L...>(copy.module(other.template get<I>())...);
+        }(std::index_sequence_for<L...>{})) {}
 
   static constexpr std::size_t size() { return sizeof...(L); }
   // The I-th layer, as PyTorch's net[I].

@@ -7,10 +7,12 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "etna/backend/cpu/evaluate.hpp"
 #include "etna/backend/cpu/thread_pool.hpp"
+#include "etna/backend/cuda/fwd_shape_ops.hpp"
 #include "etna/core/error.hpp"
 #include "etna/core/factory.hpp"
 #include "etna/core/shape.hpp"
@@ -29,18 +31,18 @@ inline std::string size_list_str(const std::vector<std::int64_t>& sizes) {
 
 // PyTorch's cat skips legacy empty 1-d tensors (shape [0]) whatever the other shapes are. A
 // default-constructed Tensor is one, so `acc = cat({acc, x})` can start from nothing.
-template <class T>
-bool skipped_by_concat(const Tensor<T>& t) {
+template <class T, class D>
+bool skipped_by_concat(const Tensor<T, D>& t) {
   return t.dim() == 1 && t.numel() == 0;
 }
 
-// Copies the parts into the contiguous `out` along dimension d. Viewed as [outer, row], each
-// output row is the parts' blocks side by side. Contiguous parts are copied block by block:
+// Copies the parts into the contiguous `out` along dimension d (CPU). Viewed as [outer, row],
+// each output row is the parts' blocks side by side. Contiguous parts are copied block by block:
 // with one row (d = 0) the flat output is split into ranges across the pool, so one big part
 // is copied by several threads; with many rows the rows are split. Strided parts go through
 // the fused evaluator into a slice of the output.
 template <class T>
-void concat_into(const Tensor<T>& out, const std::vector<Tensor<T>>& parts, int d) {
+void concat_into_host(const Tensor<T>& out, const std::vector<Tensor<T>>& parts, int d) {
   const std::int64_t total = out.numel();
   if (total == 0) return;
   std::int64_t outer = 1;
@@ -94,22 +96,31 @@ void concat_into(const Tensor<T>& out, const std::vector<Tensor<T>>& parts, int 
   }
 }
 
+// The same on any device: the GPU copies each part with one kernel (backend/cuda/shape_ops.hpp).
+template <class T, class D>
+void concat_into(const Tensor<T, D>& out, const std::vector<Tensor<T, D>>& parts, int d) {
+  if constexpr (std::is_same_v<D, cpu>)
+    concat_into_host(out, parts, d);
+  else
+    cuda_backend::concat_into(out, parts, d);
+}
+
 }  // namespace detail
 
 // ---- concat / cat --------------------------------------------------------------------------
 // Joins tensors along an existing dimension; all other sizes must match. Always a new
 // contiguous tensor. Legacy empty 1-d tensors (shape [0]) are skipped, as in PyTorch.
-template <Scalar T>
-Tensor<T> concat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
+template <Scalar T, Device D>
+Tensor<T, D> concat(const std::vector<Tensor<T, D>>& tensors, std::int64_t dim = 0) {
   if (tensors.empty()) throw value_error("concat: expected a non-empty list of tensors");
-  std::vector<Tensor<T>> parts;
+  std::vector<Tensor<T, D>> parts;
   std::vector<std::size_t> original;  // index in `tensors`, for messages
   for (std::size_t i = 0; i < tensors.size(); ++i)
     if (!detail::skipped_by_concat(tensors[i])) {
       parts.push_back(tensors[i]);
       original.push_back(i);
     }
-  if (parts.empty()) return empty<T>({0});
+  if (parts.empty()) return empty<T, D>({0});
   for (std::size_t i = 0; i < parts.size(); ++i)
     if (parts[i].dim() == 0)
       throw shape_error(detail::str("concat: tensor ", original[i],
@@ -132,30 +143,30 @@ Tensor<T> concat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
     }
     out_shape[d] += parts[i].size(d);
   }
-  auto out = empty<T>(out_shape);
+  auto out = empty<T, D>(out_shape);
   detail::concat_into(out, parts, d);
   return out;
 }
-template <Scalar T>
-Tensor<T> concat(std::initializer_list<Tensor<T>> tensors, std::int64_t dim = 0) {
-  return concat(std::vector<Tensor<T>>(tensors), dim);
+template <Scalar T, Device D>
+Tensor<T, D> concat(std::initializer_list<Tensor<T, D>> tensors, std::int64_t dim = 0) {
+  return concat(std::vector<Tensor<T, D>>(tensors), dim);
 }
-template <Scalar T>
-Tensor<T> cat(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
+template <Scalar T, Device D>
+Tensor<T, D> cat(const std::vector<Tensor<T, D>>& tensors, std::int64_t dim = 0) {
   return concat(tensors, dim);
 }
-template <Scalar T>
-Tensor<T> cat(std::initializer_list<Tensor<T>> tensors, std::int64_t dim = 0) {
-  return concat(std::vector<Tensor<T>>(tensors), dim);
+template <Scalar T, Device D>
+Tensor<T, D> cat(std::initializer_list<Tensor<T, D>> tensors, std::int64_t dim = 0) {
+  return concat(std::vector<Tensor<T, D>>(tensors), dim);
 }
 
 // ---- stack -------------------------------------------------------------------------------
 // Joins same-shape tensors along a new dimension `dim` (in [-(rank+1), rank]).
-template <Scalar T>
-Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
+template <Scalar T, Device D>
+Tensor<T, D> stack(const std::vector<Tensor<T, D>>& tensors, std::int64_t dim = 0) {
   if (tensors.empty()) throw value_error("stack: expected a non-empty list of tensors");
   const int d = normalize_dim(dim, tensors[0].dim() + 1, "stack");
-  std::vector<Tensor<T>> parts;
+  std::vector<Tensor<T, D>> parts;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     if (!(tensors[i].shape() == tensors[0].shape()))
       throw shape_error(detail::str("stack: tensor ", i, " has shape ", tensors[i].shape(),
@@ -165,20 +176,21 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t dim = 0) {
   }
   Shape out_shape = parts[0].shape();
   out_shape[d] = static_cast<std::int64_t>(parts.size());
-  auto out = empty<T>(out_shape);
+  auto out = empty<T, D>(out_shape);
   detail::concat_into(out, parts, d);
   return out;
 }
-template <Scalar T>
-Tensor<T> stack(std::initializer_list<Tensor<T>> tensors, std::int64_t dim = 0) {
-  return stack(std::vector<Tensor<T>>(tensors), dim);
+template <Scalar T, Device D>
+Tensor<T, D> stack(std::initializer_list<Tensor<T, D>> tensors, std::int64_t dim = 0) {
+  return stack(std::vector<Tensor<T, D>>(tensors), dim);
 }
 
 // ---- split / chunk (views) -----------------------------------------------------------------
 // Pieces of `split_size` along dim (the last may be smaller). Views: writing through a piece
 // writes into t.
-template <Scalar T>
-std::vector<Tensor<T>> split(const Tensor<T>& t, std::int64_t split_size, std::int64_t dim = 0) {
+template <Scalar T, Device D>
+std::vector<Tensor<T, D>> split(const Tensor<T, D>& t, std::int64_t split_size,
+                                std::int64_t dim = 0) {
   if (t.dim() == 0) throw shape_error("split: expected at least a 1-d tensor, got a 0-d tensor");
   const int d = normalize_dim(dim, t.dim(), "split");
   const std::int64_t n = t.size(d);
@@ -187,7 +199,7 @@ std::vector<Tensor<T>> split(const Tensor<T>& t, std::int64_t split_size, std::i
   if (split_size == 0 && n != 0)
     throw value_error(detail::str("split: split_size can only be 0 if dimension ", d,
                                   " has size 0, but it has size ", n));
-  std::vector<Tensor<T>> pieces;
+  std::vector<Tensor<T, D>> pieces;
   if (split_size == 0 || n == 0) {  // one empty piece, as PyTorch
     pieces.push_back(t.slice(d, 0, 0));
     return pieces;
@@ -198,9 +210,9 @@ std::vector<Tensor<T>> split(const Tensor<T>& t, std::int64_t split_size, std::i
 }
 
 // Pieces of the given sizes along dim; the sizes must be non-negative and sum to t.size(dim).
-template <Scalar T>
-std::vector<Tensor<T>> split(const Tensor<T>& t, const std::vector<std::int64_t>& sizes,
-                             std::int64_t dim = 0) {
+template <Scalar T, Device D>
+std::vector<Tensor<T, D>> split(const Tensor<T, D>& t, const std::vector<std::int64_t>& sizes,
+                                std::int64_t dim = 0) {
   if (t.dim() == 0) throw shape_error("split: expected at least a 1-d tensor, got a 0-d tensor");
   const int d = normalize_dim(dim, t.dim(), "split");
   std::int64_t sum = 0;
@@ -214,7 +226,7 @@ std::vector<Tensor<T>> split(const Tensor<T>& t, const std::vector<std::int64_t>
     throw shape_error(detail::str("split: sizes ", detail::size_list_str(sizes), " sum to ", sum,
                                   " but dimension ", d, " of the input of shape ", t.shape(),
                                   " has size ", t.size(d)));
-  std::vector<Tensor<T>> pieces;
+  std::vector<Tensor<T, D>> pieces;
   std::int64_t start = 0;
   for (auto s : sizes) {
     pieces.push_back(t.slice(d, start, start + s));
@@ -223,9 +235,9 @@ std::vector<Tensor<T>> split(const Tensor<T>& t, const std::vector<std::int64_t>
   return pieces;
 }
 // A braced list means sizes, as in PyTorch: split(t, {2}) is one piece of size 2.
-template <Scalar T>
-std::vector<Tensor<T>> split(const Tensor<T>& t, std::initializer_list<std::int64_t> sizes,
-                             std::int64_t dim = 0) {
+template <Scalar T, Device D>
+std::vector<Tensor<T, D>> split(const Tensor<T, D>& t, std::initializer_list<std::int64_t> sizes,
+                                std::int64_t dim = 0) {
   return split(t, std::vector<std::int64_t>(sizes), dim);
 }
 template <ExpressionNode E>
@@ -246,8 +258,8 @@ auto split(const E& e, const std::vector<std::int64_t>& sizes, std::int64_t dim 
 
 // `chunks` pieces of ceil(size / chunks) along dim (PyTorch's rule, so fewer pieces may come
 // back, e.g. 6 elements in 4 chunks gives 3 pieces of 2). Views, like split.
-template <Scalar T>
-std::vector<Tensor<T>> chunk(const Tensor<T>& t, std::int64_t chunks, std::int64_t dim = 0) {
+template <Scalar T, Device D>
+std::vector<Tensor<T, D>> chunk(const Tensor<T, D>& t, std::int64_t chunks, std::int64_t dim = 0) {
   if (t.dim() == 0) throw shape_error("chunk: expected at least a 1-d tensor, got a 0-d tensor");
   if (chunks <= 0)
     throw value_error(detail::str("chunk: chunks must be greater than 0, got ", chunks));

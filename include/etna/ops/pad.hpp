@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "etna/backend/cpu/pad.hpp"
+#include "etna/backend/cuda/fwd_shape_ops.hpp"
 #include "etna/core/error.hpp"
 #include "etna/core/factory.hpp"
+#include "etna/core/macros.hpp"
 #include "etna/core/shape.hpp"
 #include "etna/core/tensor.hpp"
 #include "etna/expr/operators.hpp"
@@ -31,9 +34,9 @@ inline PadMode parse_pad_mode(std::string_view mode) {
 // The input coordinate that output coordinate j reads along a dimension of `size` padded by
 // (before, after), or -1 for the fill value. Negative sizes crop. reflect and replicate work in
 // the frame of the uncropped input (v = j - before); circular, as PyTorch, wraps around what
-// is left after cropping.
-inline std::int64_t pad_source(PadMode mode, std::int64_t j, std::int64_t before,
-                               std::int64_t after, std::int64_t size) {
+// is left after cropping. Host and device: the CUDA kernel calls it per output element.
+ETNA_HD inline std::int64_t pad_source(PadMode mode, std::int64_t j, std::int64_t before,
+                                       std::int64_t after, std::int64_t size) {
   const std::int64_t v = j - before;
   if (v >= 0 && v < size) return v;
   switch (mode) {
@@ -63,9 +66,9 @@ inline std::int64_t pad_source(PadMode mode, std::int64_t j, std::int64_t before
 //   circular  - wrap around what is left after cropping (pads must not exceed it).
 // PyTorch restricts the non-constant modes to 2-d to 5-d inputs and a fixed number of padded
 // dimensions; etna accepts any rank and agrees with PyTorch wherever PyTorch accepts the call.
-template <Scalar T>
-Tensor<T> pad(const Tensor<T>& t, const std::vector<std::int64_t>& pads,
-              std::string_view mode = "constant", double value = 0) {
+template <Scalar T, Device D>
+Tensor<T, D> pad(const Tensor<T, D>& t, const std::vector<std::int64_t>& pads,
+                 std::string_view mode = "constant", double value = 0) {
   const detail::PadMode m = detail::parse_pad_mode(mode);
   if (pads.size() % 2 != 0)
     throw value_error(detail::str("pad: padding sizes come in (before, after) pairs, got ",
@@ -115,21 +118,25 @@ Tensor<T> pad(const Tensor<T>& t, const std::vector<std::int64_t>& pads,
                                     " padding needs at least 1"));
   }
 
-  auto out = empty<T>(out_shape);
+  auto out = empty<T, D>(out_shape);
   if (out.numel() == 0) return out;
-  std::vector<std::vector<std::int64_t>> maps(n);
-  for (int d = 0; d < n; ++d) {
-    maps[d].resize(static_cast<std::size_t>(out_shape[d]));
-    for (std::int64_t j = 0; j < out_shape[d]; ++j)
-      maps[d][j] = detail::pad_source(m, j, before[d], after[d], t.size(d));
+  if constexpr (std::is_same_v<D, cpu>) {
+    std::vector<std::vector<std::int64_t>> maps(n);
+    for (int d = 0; d < n; ++d) {
+      maps[d].resize(static_cast<std::size_t>(out_shape[d]));
+      for (std::int64_t j = 0; j < out_shape[d]; ++j)
+        maps[d][j] = detail::pad_source(m, j, before[d], after[d], t.size(d));
+    }
+    // The last dimension's unpadded middle: a run copied in one go.
+    const std::int64_t L = out_shape[n - 1];
+    const std::int64_t run_lo = std::clamp<std::int64_t>(before[n - 1], 0, L);
+    const std::int64_t run_hi = std::clamp<std::int64_t>(before[n - 1] + t.size(n - 1), run_lo, L);
+    const std::int64_t run_src = run_hi > run_lo ? run_lo - before[n - 1] : 0;
+    cpu_backend::pad(t.data(), t.strides(), maps, run_lo, run_hi, run_src, out_shape, out.data(),
+                     static_cast<T>(value));
+  } else {  // the kernel computes each output's source itself (pad_source is host-device)
+    cuda_backend::pad(t, out, static_cast<int>(m), before, after, static_cast<T>(value));
   }
-  // The last dimension's unpadded middle: a run copied in one go.
-  const std::int64_t L = out_shape[n - 1];
-  const std::int64_t run_lo = std::clamp<std::int64_t>(before[n - 1], 0, L);
-  const std::int64_t run_hi = std::clamp<std::int64_t>(before[n - 1] + t.size(n - 1), run_lo, L);
-  const std::int64_t run_src = run_hi > run_lo ? run_lo - before[n - 1] : 0;
-  cpu_backend::pad(t.data(), t.strides(), maps, run_lo, run_hi, run_src, out_shape, out.data(),
-                   static_cast<T>(value));
   return out;
 }
 template <ExpressionNode E>

@@ -1,5 +1,6 @@
 // Reductions users call: sum, prod, mean, min, max, argmin, argmax, var, std, logsumexp and
 // norm, over all elements or chosen dims. A lazy expression argument is fused into the pass.
+// The device is the argument's: cuda tensors and expressions reduce on the GPU.
 #pragma once
 
 #include <cmath>
@@ -10,7 +11,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "etna/backend/cpu/reduce.hpp"
+#include "etna/backend/cuda/fwd_reduce.hpp"
 #include "etna/core/error.hpp"
 #include "etna/core/shape.hpp"
 #include "etna/core/tensor.hpp"
@@ -78,11 +82,19 @@ inline void require_elements(const ReductionPlan& p, const Shape& in, std::strin
                         in, ")"));
 }
 
+// The device a reduction runs on: its argument's.
+template <class X>
+using reduce_device_t = typename expr_t<X>::device_type;
+
 template <template <class> class Policy, class X>
 auto run_reduction(const X& x, const ReductionPlan& p, const Shape& out_shape) {
   using P = Policy<value_type_of<X>>;
-  auto out = Tensor<typename P::output_type>::allocate(out_shape);
-  cpu_backend::reduce<P>(as_expr(x), p.reduced, out.data());
+  using D = reduce_device_t<X>;
+  auto out = Tensor<typename P::output_type, D>::allocate(out_shape);
+  if constexpr (std::is_same_v<D, cpu>)
+    cpu_backend::reduce<P>(as_expr(x), p.reduced, out.data());
+  else
+    cuda_backend::reduce<P>(as_expr(x), p.reduced, out.data());
   return out;
 }
 template <template <class> class Policy, class X>
@@ -90,14 +102,21 @@ auto run_reduction(const X& x, const ReductionPlan& p) {
   return run_reduction<Policy>(x, p, p.out_shape);
 }
 
-template <class T>
-void scale_in_place(const Tensor<T>& t, double factor) {
-  for (T* v = t.data(); v != t.data() + t.numel(); ++v) *v = static_cast<T>(*v * factor);
+// The finishing element-wise steps: host loops on the CPU, one kernel each on a device.
+template <class T, class D>
+void scale_in_place(const Tensor<T, D>& t, double factor) {
+  if constexpr (std::is_same_v<D, cpu>)
+    for (T* v = t.data(); v != t.data() + t.numel(); ++v) *v = static_cast<T>(*v * factor);
+  else
+    t.assign(t * static_cast<T>(factor));
 }
 
-template <class T>
-Tensor<T> sqrt_in_place(Tensor<T> t) {
-  for (T* v = t.data(); v != t.data() + t.numel(); ++v) *v = std::sqrt(*v);
+template <class T, class D>
+Tensor<T, D> sqrt_in_place(Tensor<T, D> t) {
+  if constexpr (std::is_same_v<D, cpu>)
+    for (T* v = t.data(); v != t.data() + t.numel(); ++v) *v = std::sqrt(*v);
+  else
+    t.assign(sqrt(t));
   return t;
 }
 
@@ -131,13 +150,22 @@ template <class X>
 auto logsumexp_impl(const X& x, const ReductionPlan& p) {
   require_floating_reduction<X>();
   using T = value_type_of<X>;
+  using D = reduce_device_t<X>;
   const auto shift = run_reduction<cpu_backend::MaxReduce>(x, p, p.keep_shape);
   // An infinite maximum would turn x - max into NaN; shifting by 0 gives the right +-inf.
-  for (T* v = shift.data(); v != shift.data() + shift.numel(); ++v)
-    if (std::isinf(*v)) *v = T(0);
+  if constexpr (std::is_same_v<D, cpu>) {
+    for (T* v = shift.data(); v != shift.data() + shift.numel(); ++v)
+      if (std::isinf(*v)) *v = T(0);
+  } else {
+    shift.assign(where(abs(shift) == std::numeric_limits<T>::infinity(), T(0), shift));
+  }
   auto out = run_reduction<cpu_backend::SumReduce>(exp(x - shift), p);
-  for (std::int64_t i = 0; i < out.numel(); ++i)
-    out.data()[i] = std::log(out.data()[i]) + shift.data()[i];
+  if constexpr (std::is_same_v<D, cpu>) {
+    for (std::int64_t i = 0; i < out.numel(); ++i)
+      out.data()[i] = std::log(out.data()[i]) + shift.data()[i];
+  } else {
+    out.assign(log(out) + shift.reshape(out.shape()));
+  }
   return out;
 }
 
@@ -148,7 +176,7 @@ template <class T>
 struct AbsPow {
   static constexpr const char* name = "norm";
   T p;
-  T operator()(T x) const { return std::pow(std::abs(x), p); }
+  ETNA_HD T operator()(T x) const { return std::pow(std::abs(x), p); }
   template <class B>
   B operator()(const B& x) const {
     alignas(64) T lanes[B::size];
@@ -156,6 +184,27 @@ struct AbsPow {
     for (T& v : lanes) v = std::pow(std::abs(v), p);
     return B::load_aligned(lanes);
   }
+};
+
+// sign(x) (0 at 0) for the norms' gradients, with the same values as etna::sign. op::Sign keeps
+// a SIMD batch in a local of a host-device function, which nvcc rejects when a .cu file
+// instantiates the CPU path; here the batch form is a host-only overload.
+template <class T>
+struct SignOf {
+  static constexpr const char* name = "sign";
+  ETNA_HD T operator()(T x) const { return static_cast<T>((x > T(0)) - (x < T(0))); }
+  template <class B>
+  B operator()(const B& x) const {
+    return xsimd::select(x > B(T(0)), B(T(1)), xsimd::select(x < B(T(0)), B(T(-1)), B(T(0))));
+  }
+};
+
+// The final root of the p-norm on a device, in double as the CPU's host loop.
+template <class T>
+struct RootP {
+  static constexpr const char* name = "norm";
+  double inv_p;
+  ETNA_HD T operator()(T x) const { return static_cast<T>(math::pow(static_cast<double>(x), inv_p)); }
 };
 
 template <class X>
@@ -172,8 +221,14 @@ auto norm_impl(const X& x, double p, const ReductionPlan& plan) {
   auto out = p == 2 ? run_reduction<cpu_backend::SumReduce>(square(x), plan)
                     : run_reduction<cpu_backend::SumReduce>(
                           expr::make_unary(AbsPow<T>{static_cast<T>(p)}, x), plan);
-  for (T* v = out.data(); v != out.data() + out.numel(); ++v)
-    *v = p == 2 ? std::sqrt(*v) : static_cast<T>(std::pow(*v, 1.0 / p));
+  if constexpr (std::is_same_v<reduce_device_t<X>, cpu>) {
+    for (T* v = out.data(); v != out.data() + out.numel(); ++v)
+      *v = p == 2 ? std::sqrt(*v) : static_cast<T>(std::pow(*v, 1.0 / p));
+  } else if (p == 2) {
+    out.assign(sqrt(out));
+  } else {
+    out.assign(expr::make_unary(RootP<T>{1.0 / p}, out));
+  }
   return out;
 }
 
@@ -214,13 +269,14 @@ ETNA_REDUCTION(min, (detail::require_elements(plan, x.shape(), "min"),
 // argmax(x) is the flat (row-major) index of the maximum, as a 0-d tensor.
 #define ETNA_ARG_REDUCTION(name, Policy)                                                   \
   template <TensorLike X>                                                                  \
-  Tensor<std::int64_t> name(const X& x) {                                                  \
+  Tensor<std::int64_t, detail::reduce_device_t<X>> name(const X& x) {                      \
     const auto plan = detail::plan_all(x.shape(), #name);                                  \
     detail::require_elements(plan, x.shape(), #name);                                      \
     return detail::run_reduction<cpu_backend::Policy>(x, plan);                            \
   }                                                                                        \
   template <TensorLike X, DimIndex I>                                                      \
-  Tensor<std::int64_t> name(const X& x, I dim, bool keepdim = false) {                     \
+  Tensor<std::int64_t, detail::reduce_device_t<X>> name(const X& x, I dim,                \
+                                                         bool keepdim = false) {          \
     const auto plan = detail::plan_reduction(x.shape(), {static_cast<std::int64_t>(dim)},  \
                                              keepdim, #name);                              \
     detail::require_elements(plan, x.shape(), #name);                                      \

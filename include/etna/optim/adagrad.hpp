@@ -40,13 +40,33 @@ struct AdagradOptions {
 // d = ±grad + weight_decay * p; sum += d^2; p -= lr / (1 + (step - 1) lr_decay) *
 // d / (sqrt(sum) + eps). State: "step", "sum" (starts at initial_accumulator_value; created at
 // the first step, where PyTorch creates it in the constructor).
-template <FloatingScalar T = float>
-class Adagrad : public OptimizerBase<T, AdagradOptions> {
+template <FloatingScalar T = float, Device D = cpu>
+class Adagrad : public OptimizerBase<T, AdagradOptions, D> {
  public:
-  explicit Adagrad(std::vector<Var<T>> params, AdagradOptions options = {})
-      : OptimizerBase<T, AdagradOptions>("Adagrad", {"step", "sum"}, std::move(params), options) {}
+  explicit Adagrad(std::vector<Var<T, D>> params, AdagradOptions options = {})
+      : OptimizerBase<T, AdagradOptions, D>("Adagrad", {"step", "sum"}, std::move(params),
+                                            options) {}
 
   void step() {
+    if constexpr (!std::is_same_v<D, cpu>) {
+      // cuda: one multi-tensor kernel per group; the lr decay reads the step on the device.
+      this->device_step(
+          [](const AdagradOptions& o) {
+            return std::vector<detail::StateSpec<T>>{{"sum", T(o.initial_accumulator_value)}};
+          },
+          true,
+          [](const AdagradOptions& o, const std::vector<cuda_backend::OptimSlot<T>>& slots) {
+            cuda_backend::adagrad_step<T>({o.lr, o.lr_decay, o.weight_decay, o.eps, o.maximize},
+                                          slots);
+          });
+    } else {
+      cpu_step();
+    }
+  }
+
+ private:
+  // The host path: one fused SIMD pass per parameter.
+  void cpu_step() {
     this->for_each_param([](const AdagradOptions& o, T* p, const T* g, const Shape& shape,
                             auto& st) {
       const double step = detail::next_step(st);
@@ -66,9 +86,9 @@ class Adagrad : public OptimizerBase<T, AdagradOptions> {
   }
 };
 
-template <class T>
-Adagrad(std::vector<Var<T>>, AdagradOptions = {}) -> Adagrad<T>;
-template <class T>
-Adagrad(std::initializer_list<Var<T>>, AdagradOptions = {}) -> Adagrad<T>;
+template <class T, class D>
+Adagrad(std::vector<Var<T, D>>, AdagradOptions = {}) -> Adagrad<T, D>;
+template <class T, class D>
+Adagrad(std::initializer_list<Var<T, D>>, AdagradOptions = {}) -> Adagrad<T, D>;
 
 }  // namespace etna::optim

@@ -72,7 +72,7 @@ namespace detail {
 //   p -= lr / (1 - b1^s) * m / (sqrt(v or vmax) / sqrt(1 - b2^s) + eps)
 template <class T, class O>
 void adam_update(const O& o, bool decoupled, T* p, const T* g, const Shape& shape,
-                 ParamState<T>& st) {
+                 ParamState<T, cpu>& st) {
   const double step = next_step(st);
   const T b1 = T(o.betas[0]), b2 = T(o.betas[1]), eps = T(o.eps);
   const T wd = decoupled ? T(0) : T(o.weight_decay);
@@ -110,43 +110,74 @@ void adam_update(const O& o, bool decoupled, T* p, const T* g, const Shape& shap
       p, m, v, vmax_buf);
 }
 inline const std::set<std::string> kAdamState = {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+
+// The cuda step of Adam and AdamW: every parameter of a group in one multi-tensor kernel; the
+// step counts live on the device and the kernel computes the bias corrections from them, so a
+// step captured into a CUDA graph replays with the right bias corrections.
+template <class T>
+struct AdamDeviceStep {
+  bool decoupled;
+  template <class O>
+  std::vector<StateSpec<T>> operator()(const O& o) const {
+    std::vector<StateSpec<T>> specs{{"exp_avg", T(0)}, {"exp_avg_sq", T(0)}};
+    if (o.amsgrad) specs.push_back({"max_exp_avg_sq", T(0)});
+    return specs;
+  }
+  template <class O>
+  void operator()(const O& o, const std::vector<cuda_backend::OptimSlot<T>>& slots) const {
+    cuda_backend::adam_step<T>(
+        {o.lr, o.betas[0], o.betas[1], o.eps, o.weight_decay, decoupled, o.amsgrad, o.maximize},
+        slots);
+  }
+};
 }  // namespace detail
 
 // Adam (Kingma & Ba) with L2 weight decay added to the gradient. State per parameter: "step",
 // "exp_avg", "exp_avg_sq" and, with amsgrad, "max_exp_avg_sq".
-template <FloatingScalar T = float>
-class Adam : public OptimizerBase<T, AdamOptions> {
+template <FloatingScalar T = float, Device D = cpu>
+class Adam : public OptimizerBase<T, AdamOptions, D> {
  public:
-  explicit Adam(std::vector<Var<T>> params, AdamOptions options = {})
-      : OptimizerBase<T, AdamOptions>("Adam", detail::kAdamState, std::move(params), options) {}
+  explicit Adam(std::vector<Var<T, D>> params, AdamOptions options = {})
+      : OptimizerBase<T, AdamOptions, D>("Adam", detail::kAdamState, std::move(params), options) {}
   void step() {
-    this->for_each_param([](const AdamOptions& o, T* p, const T* g, const Shape& s, auto& st) {
-      detail::adam_update(o, false, p, g, s, st);
-    });
+    if constexpr (std::is_same_v<D, cpu>) {
+      this->for_each_param([](const AdamOptions& o, T* p, const T* g, const Shape& s, auto& st) {
+        detail::adam_update(o, false, p, g, s, st);
+      });
+    } else {
+      const detail::AdamDeviceStep<T> rule{false};
+      this->device_step(rule, true, rule);
+    }
   }
 };
 
 // AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, p *= 1 - lr * weight_decay
 // before the Adam step. Same options (weight_decay defaults to 1e-2) and state as Adam.
-template <FloatingScalar T = float>
-class AdamW : public OptimizerBase<T, AdamWOptions> {
+template <FloatingScalar T = float, Device D = cpu>
+class AdamW : public OptimizerBase<T, AdamWOptions, D> {
  public:
-  explicit AdamW(std::vector<Var<T>> params, AdamWOptions options = {})
-      : OptimizerBase<T, AdamWOptions>("AdamW", detail::kAdamState, std::move(params), options) {}
+  explicit AdamW(std::vector<Var<T, D>> params, AdamWOptions options = {})
+      : OptimizerBase<T, AdamWOptions, D>("AdamW", detail::kAdamState, std::move(params), options) {
+  }
   void step() {
-    this->for_each_param([](const AdamWOptions& o, T* p, const T* g, const Shape& s, auto& st) {
-      detail::adam_update(o, true, p, g, s, st);
-    });
+    if constexpr (std::is_same_v<D, cpu>) {
+      this->for_each_param([](const AdamWOptions& o, T* p, const T* g, const Shape& s, auto& st) {
+        detail::adam_update(o, true, p, g, s, st);
+      });
+    } else {
+      const detail::AdamDeviceStep<T> rule{true};
+      this->device_step(rule, true, rule);
+    }
   }
 };
 
-template <class T>
-Adam(std::vector<Var<T>>, AdamOptions = {}) -> Adam<T>;
-template <class T>
-Adam(std::initializer_list<Var<T>>, AdamOptions = {}) -> Adam<T>;
-template <class T>
-AdamW(std::vector<Var<T>>, AdamWOptions = {}) -> AdamW<T>;
-template <class T>
-AdamW(std::initializer_list<Var<T>>, AdamWOptions = {}) -> AdamW<T>;
+template <class T, class D>
+Adam(std::vector<Var<T, D>>, AdamOptions = {}) -> Adam<T, D>;
+template <class T, class D>
+Adam(std::initializer_list<Var<T, D>>, AdamOptions = {}) -> Adam<T, D>;
+template <class T, class D>
+AdamW(std::vector<Var<T, D>>, AdamWOptions = {}) -> AdamW<T, D>;
+template <class T, class D>
+AdamW(std::initializer_list<Var<T, D>>, AdamWOptions = {}) -> AdamW<T, D>;
 
 }  // namespace etna::optim

@@ -1,5 +1,7 @@
 // The one-pass element loop every optimizer update runs: reads the gradient, updates the
 // parameter and its state buffers together (xsimd batches, scalar tail, parallel above a size).
+// Host memory only: parameters on cuda are updated by the multi-tensor kernels of
+// backend/cuda/optim.hpp (OptimizerBase::device_step).
 #pragma once
 
 #include <cmath>

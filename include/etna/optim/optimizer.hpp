@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "etna/autograd/var.hpp"
+#include "etna/backend/cuda/fwd_optim.hpp"
 #include "etna/core/error.hpp"
 #include "etna/core/factory.hpp"
 
@@ -25,7 +26,8 @@ namespace etna::optim {
 // - state[i]: the state tensors of parameter i by name ("step" is a 0-d tensor; "exp_avg",
 //   "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "square_avg", "grad_avg", "sum" have
 //   the parameter's shape). A parameter that has not been stepped yet has no entry.
-// Tensors are copies: the optimizer may keep stepping without changing a saved snapshot.
+// Tensors are copies: the optimizer may keep stepping without changing a saved snapshot. They
+// are host tensors whatever the optimizer's device (a checkpoint is written from the host).
 template <class T>
 struct StateDict {
   struct Group {
@@ -38,9 +40,9 @@ struct StateDict {
 
 // One parameter group: its parameters and its own copy of every hyper-parameter
 // (opt.param_groups()[0].lr = 0.01 is how a scheduler or a user changes the learning rate).
-template <class T, class Options>
+template <class T, class Options, class D = cpu>
 struct ParamGroup : Options {
-  std::vector<Var<T>> params;
+  std::vector<Var<T, D>> params;
 };
 
 namespace detail {
@@ -53,42 +55,51 @@ inline void check_unit_interval(const std::string& who, const char* what, double
     throw value_error(etna::detail::str(who, ": invalid ", what, ": ", v, " (must be in [0, 1))"));
 }
 
-// Per-parameter state: named tensors.
-template <class T>
-using ParamState = std::map<std::string, Tensor<T>>;
+// Per-parameter state: named tensors on the parameters' device.
+template <class T, class D = cpu>
+using ParamState = std::map<std::string, Tensor<T, D>>;
 
 // A state buffer shaped like the parameter, created on first use filled with `init`.
-template <class T>
-T* state_buffer(ParamState<T>& st, const char* key, const Shape& shape, T init) {
+template <class T, class D>
+T* state_buffer(ParamState<T, D>& st, const char* key, const Shape& shape, T init) {
   auto it = st.find(key);
-  if (it == st.end()) it = st.emplace(key, full<T>(shape, init)).first;
+  if (it == st.end()) it = st.emplace(key, full<T, D>(shape, init)).first;
   return it->second.data();
 }
-// Increments and returns the step count, kept as a 0-d tensor as in PyTorch.
+// Increments and returns the step count, kept as a 0-d tensor as in PyTorch (host only: on
+// cuda the count stays on the device and the kernels increment it, see device_step).
 template <class T>
-double next_step(ParamState<T>& st) {
+double next_step(ParamState<T, cpu>& st) {
   auto it = st.find("step");
   if (it == st.end()) it = st.emplace("step", zeros<T>(Shape())).first;
   return static_cast<double>(++*it->second.data());
 }
+// A state buffer the rule of a device step uses: its name and the value it starts at (a null
+// name leaves that slot of the kernel's table unused).
+template <class T>
+struct StateSpec {
+  const char* name;
+  T init;
+};
 }  // namespace detail
 
 // What every optimizer provides. Options is an aggregate with `lr`, a validate(who) that
 // throws value_error on a bad value, and fields(self, f) that calls f(name, member) for each
 // hyper-parameter (double or bool), which state_dict and load_state_dict walk.
-template <FloatingScalar T, class Options>
+template <FloatingScalar T, class Options, Device D = cpu>
 class OptimizerBase {
  public:
   using value_type = T;
+  using device_type = D;
   using options_type = Options;
-  using group_type = ParamGroup<T, Options>;
+  using group_type = ParamGroup<T, Options, D>;
 
   // Adds a group with the optimizer's default options (those given to the constructor).
-  void add_param_group(std::vector<Var<T>> params) {
+  void add_param_group(std::vector<Var<T, D>> params) {
     add_param_group(std::move(params), defaults_);
   }
   // Adds a group with exactly `options` (fields left out take the Options struct's defaults).
-  void add_param_group(std::vector<Var<T>> params, Options options) {
+  void add_param_group(std::vector<Var<T, D>> params, Options options) {
     options.validate(name_);
     for (std::size_t i = 0; i < params.size(); ++i) {
       const auto& p = params[i];
@@ -137,7 +148,7 @@ class OptimizerBase {
         auto it = state_.find(p.impl_ptr().get());
         if (it != state_.end()) {
           auto& saved = out.state[index];
-          for (const auto& [key, t] : it->second) saved[key] = t.clone();
+          for (const auto& [key, t] : it->second) saved[key] = to_host(t);
         }
         entry.params.push_back(index++);
       }
@@ -153,7 +164,7 @@ class OptimizerBase {
     if (sd.param_groups.size() != groups_.size())
       throw value_error(etna::detail::str(who, ": loaded state dict has ", sd.param_groups.size(),
                                           " parameter groups, the optimizer has ", groups_.size()));
-    std::vector<Var<T>> all;
+    std::vector<Var<T, D>> all;
     std::vector<Options> options(groups_.size());
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       const auto& entry = sd.param_groups[g];
@@ -197,14 +208,19 @@ class OptimizerBase {
     state_.clear();
     for (const auto& [index, entries] : sd.state) {
       auto& st = state_[all[index].impl_ptr().get()];
-      for (const auto& [key, t] : entries) st[key] = t.clone();
+      for (const auto& [key, t] : entries) {
+        if constexpr (std::is_same_v<D, cpu>)
+          st[key] = t.clone();
+        else
+          st[key] = t.template to<D>();  // a new device copy
+      }
     }
   }
 
  protected:
-  using State = detail::ParamState<T>;
+  using State = detail::ParamState<T, D>;
 
-  OptimizerBase(std::string name, std::set<std::string> state_names, std::vector<Var<T>> params,
+  OptimizerBase(std::string name, std::set<std::string> state_names, std::vector<Var<T, D>> params,
                 Options defaults)
       : name_(std::move(name)), state_names_(std::move(state_names)), defaults_(defaults) {
     defaults_.validate(name_);
@@ -215,6 +231,7 @@ class OptimizerBase {
   // gradient, over contiguous buffers (a strided parameter is updated through a copy).
   template <class Update>
   void for_each_param(Update&& update) {
+    static_assert(std::is_same_v<D, cpu>, "for_each_param runs host loops: cpu only");
     for (auto& group : groups_)
       for (auto& p : group.params) {
         const Tensor<T>& grad_any = p.grad();
@@ -226,6 +243,54 @@ class OptimizerBase {
                state_[p.impl_ptr().get()]);
         if (!value.is_contiguous()) value.assign(work);
       }
+  }
+
+  // The device step: for each group, the buffers of every parameter with a gradient (state
+  // buffers named by specs(options), created on first use; the step count when with_step) are
+  // handed to launch(options, slots), which updates them all in one multi-tensor kernel.
+  // Strided parameters and gradients go through contiguous copies. No host synchronisation, so
+  // step() can be captured into a CUDA graph; the options (lr...) are passed by value at launch,
+  // so a captured step keeps the values it was captured with (step counts and bias corrections
+  // live on the device and stay right).
+  template <class Specs, class Launch>
+  void device_step(Specs&& specs, bool with_step, Launch&& launch) {
+    for (auto& group : groups_) {
+      const Options& o = group;
+      const auto list = specs(o);
+      std::vector<cuda_backend::OptimSlot<T>> slots;
+      std::vector<Tensor<T, D>> grads, works;  // keeps the copies alive until the launch
+      std::vector<std::pair<Tensor<T, D>, Tensor<T, D>>> write_back;  // strided param, its copy
+      for (auto& p : group.params) {
+        const Tensor<T, D>& grad_any = p.grad();
+        if (!grad_any.defined()) continue;
+        grads.push_back(grad_any.contiguous());
+        const Tensor<T, D>& value = p.value();
+        works.push_back(value.is_contiguous() ? value : value.clone());
+        if (!value.is_contiguous()) write_back.emplace_back(value, works.back());
+        State& st = state_[p.impl_ptr().get()];
+        cuda_backend::OptimSlot<T> slot;
+        slot.first = st.empty();
+        std::size_t i = 0;
+        for (const detail::StateSpec<T>& spec : list)
+          slot.state[i++] =
+              spec.name ? detail::state_buffer(st, spec.name, value.shape(), spec.init) : nullptr;
+        if (with_step) slot.step = detail::state_buffer(st, "step", Shape(), T(0));
+        slot.param = works.back().data();
+        slot.grad = grads.back().data();
+        slot.numel = value.numel();
+        slots.push_back(slot);
+      }
+      if (slots.empty()) continue;
+      launch(o, slots);
+      for (const auto& [target, work] : write_back) target.assign(work);
+    }
+  }
+
+  static Tensor<T> to_host(const Tensor<T, D>& t) {
+    if constexpr (std::is_same_v<D, cpu>)
+      return t.clone();
+    else
+      return t.template to<cpu>();
   }
 
   std::string name_;

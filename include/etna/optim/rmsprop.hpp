@@ -43,15 +43,39 @@ struct RMSpropOptions {
 // (1 - alpha) d and avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; with momentum
 // buf = momentum buf + d / avg and p -= lr buf, else p -= lr d / avg.
 // State: "step", "square_avg", "grad_avg" (centered), "momentum_buffer" (momentum > 0).
-template <FloatingScalar T = float>
-class RMSprop : public OptimizerBase<T, RMSpropOptions> {
+template <FloatingScalar T = float, Device D = cpu>
+class RMSprop : public OptimizerBase<T, RMSpropOptions, D> {
  public:
-  explicit RMSprop(std::vector<Var<T>> params, RMSpropOptions options = {})
-      : OptimizerBase<T, RMSpropOptions>("RMSprop",
-                                         {"step", "square_avg", "grad_avg", "momentum_buffer"},
-                                         std::move(params), options) {}
+  explicit RMSprop(std::vector<Var<T, D>> params, RMSpropOptions options = {})
+      : OptimizerBase<T, RMSpropOptions, D>("RMSprop",
+                                            {"step", "square_avg", "grad_avg", "momentum_buffer"},
+                                            std::move(params), options) {}
 
   void step() {
+    if constexpr (!std::is_same_v<D, cpu>) {
+      // cuda: one multi-tensor kernel per group; unused state slots stay null, in the kernel's
+      // order square_avg, grad_avg, momentum_buffer.
+      this->device_step(
+          [](const RMSpropOptions& o) {
+            std::vector<detail::StateSpec<T>> specs{{"square_avg", T(0)}};
+            if (o.centered || o.momentum > 0)
+              specs.push_back({o.centered ? "grad_avg" : nullptr, T(0)});
+            if (o.momentum > 0) specs.push_back({"momentum_buffer", T(0)});
+            return specs;
+          },
+          true,
+          [](const RMSpropOptions& o, const std::vector<cuda_backend::OptimSlot<T>>& slots) {
+            cuda_backend::rmsprop_step<T>(
+                {o.lr, o.alpha, o.eps, o.weight_decay, o.momentum, o.centered, o.maximize}, slots);
+          });
+    } else {
+      cpu_step();
+    }
+  }
+
+ private:
+  // The host path: one fused SIMD pass per parameter.
+  void cpu_step() {
     this->for_each_param([](const RMSpropOptions& o, T* p, const T* g, const Shape& shape,
                             auto& st) {
       detail::next_step(st);
@@ -114,9 +138,9 @@ class RMSprop : public OptimizerBase<T, RMSpropOptions> {
   }
 };
 
-template <class T>
-RMSprop(std::vector<Var<T>>, RMSpropOptions = {}) -> RMSprop<T>;
-template <class T>
-RMSprop(std::initializer_list<Var<T>>, RMSpropOptions = {}) -> RMSprop<T>;
+template <class T, class D>
+RMSprop(std::vector<Var<T, D>>, RMSpropOptions = {}) -> RMSprop<T, D>;
+template <class T, class D>
+RMSprop(std::initializer_list<Var<T, D>>, RMSpropOptions = {}) -> RMSprop<T, D>;
 
 }  // namespace etna::optim

@@ -39,15 +39,35 @@ struct SGDOptions {
 
 // d = ±grad + weight_decay * p; buf = momentum * buf + (1 - dampening) * d (buf = d on the
 // first step); p -= lr * (nesterov ? d + momentum * buf : buf). State: "momentum_buffer".
-template <FloatingScalar T = float>
-class SGD : public OptimizerBase<T, SGDOptions> {
-  using Base = OptimizerBase<T, SGDOptions>;
+template <FloatingScalar T = float, Device D = cpu>
+class SGD : public OptimizerBase<T, SGDOptions, D> {
+  using Base = OptimizerBase<T, SGDOptions, D>;
 
  public:
-  explicit SGD(std::vector<Var<T>> params, SGDOptions options = {})
+  explicit SGD(std::vector<Var<T, D>> params, SGDOptions options = {})
       : Base("SGD", {"momentum_buffer"}, std::move(params), options) {}
 
   void step() {
+    if constexpr (!std::is_same_v<D, cpu>) {
+      // cuda: every parameter of a group in one multi-tensor kernel.
+      this->device_step(
+          [](const SGDOptions& o) {
+            return o.momentum == 0 ? std::vector<detail::StateSpec<T>>{}
+                                   : std::vector<detail::StateSpec<T>>{{"momentum_buffer", T(0)}};
+          },
+          false,
+          [](const SGDOptions& o, const std::vector<cuda_backend::OptimSlot<T>>& slots) {
+            cuda_backend::sgd_step<T>(
+                {o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, o.maximize}, slots);
+          });
+    } else {
+      cpu_step();
+    }
+  }
+
+ private:
+  // The host path: one fused SIMD pass per parameter.
+  void cpu_step() {
     this->for_each_param([](const SGDOptions& o, T* p, const T* g, const Shape& shape, auto& st) {
       const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum), keep = T(1 - o.dampening);
       const bool maximize = o.maximize, nesterov = o.nesterov;
@@ -80,9 +100,9 @@ class SGD : public OptimizerBase<T, SGDOptions> {
   }
 };
 
-template <class T>
-SGD(std::vector<Var<T>>, SGDOptions = {}) -> SGD<T>;
-template <class T>
-SGD(std::initializer_list<Var<T>>, SGDOptions = {}) -> SGD<T>;
+template <class T, class D>
+SGD(std::vector<Var<T, D>>, SGDOptions = {}) -> SGD<T, D>;
+template <class T, class D>
+SGD(std::initializer_list<Var<T, D>>, SGDOptions = {}) -> SGD<T, D>;
 
 }  // namespace etna::optim

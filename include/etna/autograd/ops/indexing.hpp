@@ -14,6 +14,12 @@
 
 namespace etna::autograd {
 
+// The device of a Var, a tensor or an expression over them, and an index tensor on it.
+template <class X>
+using operand_device = typename expr_t<X>::device_type;
+template <class X>
+using IndexTensor = Tensor<std::int64_t, operand_device<X>>;
+
 // Backward of index_select and gather: the gradient is added back at the indexed positions of
 // a zero tensor shaped like the input, so duplicate indices accumulate.
 template <class T, class D>
@@ -33,13 +39,14 @@ class IndexBackNode final : public Node<T, D> {
 
  protected:
   void backward(const Tensor<T, D>& g) override {
+    // The index was checked in forward (and copied): no second check (on cuda, a round trip).
     const Tensor<T, D> z = zeros<T, D>(shape_);
     if (gathered_)
-      propagate(input_, etna::scatter_add(z, dim_, index_, g));
+      propagate(input_, etna::detail::scatter_add(z, dim_, index_, g, false));
     else if (shape_.empty())
       propagate(input_, g.contiguous());  // 0-d: index_select copies
     else
-      propagate(input_, etna::index_add(z, dim_, index_, g));
+      propagate(input_, etna::detail::index_add(z, dim_, index_, g, T(1), false));
   }
   void release_saved() override {
     input_.reset();
@@ -142,7 +149,7 @@ Var<T, D> index_select(const Var<T, D>& x, std::int64_t dim, const Tensor<std::i
 template <class Op, class... Args>
   requires contains_var<expr::Apply<Op, Args...>>::value
 auto index_select(const expr::Apply<Op, Args...>& x, std::int64_t dim,
-                  const Tensor<std::int64_t>& index) {
+                  const autograd::IndexTensor<expr::Apply<Op, Args...>>& index) {
   return autograd::index_select_var(as_var(x), dim, index);
 }
 
@@ -153,7 +160,7 @@ Var<T, D> gather(const Var<T, D>& x, std::int64_t dim, const Tensor<std::int64_t
 template <class Op, class... Args>
   requires contains_var<expr::Apply<Op, Args...>>::value
 auto gather(const expr::Apply<Op, Args...>& x, std::int64_t dim,
-            const Tensor<std::int64_t>& index) {
+            const autograd::IndexTensor<expr::Apply<Op, Args...>>& index) {
   return autograd::gather_var(as_var(x), dim, index);
 }
 
@@ -161,7 +168,8 @@ auto gather(const expr::Apply<Op, Args...>& x, std::int64_t dim,
 // constant. Gradients reach both the input and src.
 template <class X, class S>
   requires((VarLike<X> && ElementwiseOperand<S>) || (TensorLike<X> && VarLike<S>))
-auto scatter_add(const X& x, std::int64_t dim, const Tensor<std::int64_t>& index, const S& src) {
+auto scatter_add(const X& x, std::int64_t dim, const autograd::IndexTensor<X>& index,
+                 const S& src) {
   return autograd::scatter_add_var(as_var(x), dim, index, as_var(src));
 }
 // A Var expression input with a tensor src also fits the tensor function's overload for
@@ -169,8 +177,9 @@ auto scatter_add(const X& x, std::int64_t dim, const Tensor<std::int64_t>& index
 template <class Op, class... Args>
   requires contains_var<expr::Apply<Op, Args...>>::value
 auto scatter_add(const expr::Apply<Op, Args...>& x, std::int64_t dim,
-                 const Tensor<std::int64_t>& index,
-                 const Tensor<typename expr::Apply<Op, Args...>::value_type>& src) {
+                 const autograd::IndexTensor<expr::Apply<Op, Args...>>& index,
+                 const Tensor<typename expr::Apply<Op, Args...>::value_type,
+                              autograd::operand_device<expr::Apply<Op, Args...>>>& src) {
   return autograd::scatter_add_var(as_var(x), dim, index, as_var(src));
 }
 

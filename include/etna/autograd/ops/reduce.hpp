@@ -8,12 +8,14 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "etna/autograd/function.hpp"
 #include "etna/backend/cpu/reduce.hpp"
 #include "etna/backend/cpu/thread_pool.hpp"
+#include "etna/backend/cuda/fwd_reduce.hpp"
 #include "etna/ops/reduce.hpp"
 
 namespace etna::autograd {
@@ -119,7 +121,8 @@ struct RowLayout {
   }
 };
 
-// Gradient rules that look at a whole row of an output's elements.
+// Gradient rules that look at a whole row of an output's elements (their order is the rule
+// number cuda_backend::row_backward takes).
 enum class RowRule {
   product,         // d prod / d x_i = product of the others (exact with zeros)
   first_extreme,   // all of g to the first element equal to the result (argmax's choice)
@@ -184,12 +187,16 @@ Tensor<T, D> rowwise_gradient(RowRule rule, const Tensor<T, D>& x, const Tensor<
   const T *xp = xr.data(), *yp = yc.data(), *gp = g_keep.data();
   T* op = gr.data();
   const std::int64_t n = layout.count;
-  const std::int64_t grain =
-      std::max<std::int64_t>(1, cpu_backend::kReduceGrain / std::max<std::int64_t>(n, 1));
-  cpu_backend::parallel_for(0, layout.outputs, grain, [&](std::int64_t k0, std::int64_t k1) {
-    for (std::int64_t k = k0; k < k1; ++k)
-      row_backward(rule, xp + k * n, op + k * n, n, gp[k], yp[k]);
-  });
+  if constexpr (std::is_same_v<D, cpu>) {
+    const std::int64_t grain =
+        std::max<std::int64_t>(1, cpu_backend::kReduceGrain / std::max<std::int64_t>(n, 1));
+    cpu_backend::parallel_for(0, layout.outputs, grain, [&](std::int64_t k0, std::int64_t k1) {
+      for (std::int64_t k = k0; k < k1; ++k)
+        row_backward(rule, xp + k * n, op + k * n, n, gp[k], yp[k]);
+    });
+  } else {  // the same rules, one device thread per row
+    cuda_backend::row_backward(static_cast<int>(rule), xp, yp, gp, op, layout.outputs, n);
+  }
   return layout.unrows(gr);
 }
 
@@ -301,7 +308,9 @@ Var<T, D> norm_var(const Var<T, D>& x, double p, const std::vector<std::int64_t>
             return rowwise_gradient(RowRule::split_abs_ties, x, n, g, reduced);
           };
         if (p == 1)
-          return [x = x.value()](const Tensor<T, D>& g) { return Tensor<T, D>(sign(x) * g); };
+          return [x = x.value()](const Tensor<T, D>& g) {
+            return Tensor<T, D>(expr::make_unary(etna::detail::SignOf<T>{}, x) * g);
+          };
         if (p == 2)
           return [x = x.value(), n](const Tensor<T, D>& g) {
             return Tensor<T, D>(x * where(n == T(0), T(0), g / n));
@@ -311,7 +320,8 @@ Var<T, D> norm_var(const Var<T, D>& x, double p, const std::vector<std::int64_t>
             return expr::make_unary(etna::detail::AbsPow<T>{q}, t);
           };
           const Tensor<T, D> scale = where(n == T(0), T(0), g / pow_q(n));
-          return Tensor<T, D>(where(x == T(0), T(0), sign(x) * pow_q(x)) * scale);
+          const auto sign_x = expr::make_unary(etna::detail::SignOf<T>{}, x);
+          return Tensor<T, D>(where(x == T(0), T(0), sign_x * pow_q(x)) * scale);
         };
       });
 }
@@ -417,19 +427,19 @@ auto norm(const X& x, double p, const std::vector<std::int64_t>& dims, bool keep
 
 // argmax/argmin of a Var's value (nothing is recorded): int64 indices, first occurrence wins.
 template <VarLike X>
-Tensor<std::int64_t> argmax(const X& x) {
+auto argmax(const X& x) {
   return etna::argmax(autograd::value_without_grad(x));
 }
 template <VarLike X, DimIndex I>
-Tensor<std::int64_t> argmax(const X& x, I dim, bool keepdim = false) {
+auto argmax(const X& x, I dim, bool keepdim = false) {
   return etna::argmax(autograd::value_without_grad(x), dim, keepdim);
 }
 template <VarLike X>
-Tensor<std::int64_t> argmin(const X& x) {
+auto argmin(const X& x) {
   return etna::argmin(autograd::value_without_grad(x));
 }
 template <VarLike X, DimIndex I>
-Tensor<std::int64_t> argmin(const X& x, I dim, bool keepdim = false) {
+auto argmin(const X& x, I dim, bool keepdim = false) {
   return etna::argmin(autograd::value_without_grad(x), dim, keepdim);
 }
 

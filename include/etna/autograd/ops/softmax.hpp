@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
 #include "etna/autograd/function.hpp"
 #include "etna/backend/cpu/thread_pool.hpp"
+#include "etna/backend/cuda/fwd_reduce.hpp"
 #include "etna/core/shape.hpp"
 #include "etna/ops/softmax.hpp"
 
@@ -137,7 +139,10 @@ class SoftmaxNode final : public Node<T, D> {
     for (int i = dim_ + 1; i < shape.size(); ++i) inner *= shape[i];
     const std::int64_t n = shape.size() == 0 ? 1 : shape[dim_];
     auto dx = Tensor<T, D>::allocate(shape);
-    softmax_detail::backward(y.data(), g.data(), dx.data(), outer, n, inner, log_);
+    if constexpr (std::is_same_v<D, cpu>)
+      softmax_detail::backward(y.data(), g.data(), dx.data(), outer, n, inner, log_);
+    else
+      cuda_backend::softmax_backward(y.data(), g.data(), dx.data(), outer, n, inner, log_);
     propagate(input_, dx);
   }
   void release_saved() override {

@@ -1,5 +1,6 @@
 // Reduction policies of the CPU kernels: the state each reduction carries per output, how an
 // element (or a SIMD batch) updates it, and how two partial states combine, earlier first.
+// The scalar members are host-device, so the CUDA reductions run the very same policies.
 #pragma once
 
 #include <cstddef>
@@ -11,12 +12,13 @@
 #include <xsimd/xsimd.hpp>
 
 #include "etna/core/dtype.hpp"
+#include "etna/core/macros.hpp"
 
 namespace etna::cpu_backend {
 
 namespace detail {
 template <class T>
-constexpr bool is_nan(T x) {
+ETNA_HD constexpr bool is_nan(T x) {
   if constexpr (std::is_floating_point_v<T>) return x != x;
   else return false;
 }
@@ -78,13 +80,13 @@ struct SumReduce {
   using output_type = state_type;
   static constexpr bool vectorized = FloatingScalar<T>;
   static constexpr bool indexed = false;
-  static state_type identity() { return state_type(0); }
+  ETNA_HD static state_type identity() { return state_type(0); }
   template <class V>
-  static state_type step(state_type s, V x) {
+  ETNA_HD static state_type step(state_type s, V x) {
     return s + static_cast<state_type>(x);
   }
-  static state_type combine(state_type a, state_type b) { return a + b; }
-  static output_type finish(state_type s) { return s; }
+  ETNA_HD static state_type combine(state_type a, state_type b) { return a + b; }
+  ETNA_HD static output_type finish(state_type s) { return s; }
   template <class B>
   static B batch_step(const B& s, const B& x) {
     return s + x;
@@ -98,13 +100,13 @@ struct ProdReduce {
   using output_type = state_type;
   static constexpr bool vectorized = FloatingScalar<T>;
   static constexpr bool indexed = false;
-  static state_type identity() { return state_type(1); }
+  ETNA_HD static state_type identity() { return state_type(1); }
   template <class V>
-  static state_type step(state_type s, V x) {
+  ETNA_HD static state_type step(state_type s, V x) {
     return s * static_cast<state_type>(x);
   }
-  static state_type combine(state_type a, state_type b) { return a * b; }
-  static output_type finish(state_type s) { return s; }
+  ETNA_HD static state_type combine(state_type a, state_type b) { return a * b; }
+  ETNA_HD static output_type finish(state_type s) { return s; }
   template <class B>
   static B batch_step(const B& s, const B& x) {
     return s * x;
@@ -120,13 +122,13 @@ struct MaxReduce {
   using output_type = T;
   static constexpr bool vectorized = FloatingScalar<T>;
   static constexpr bool indexed = false;
-  static T identity() {
+  ETNA_HD static T identity() {
     if constexpr (FloatingScalar<T>) return -std::numeric_limits<T>::infinity();
     else return std::numeric_limits<T>::lowest();
   }
-  static T step(T s, T x) { return (x > s || detail::is_nan(x)) ? x : s; }
-  static T combine(T a, T b) { return step(a, b); }
-  static T finish(T s) { return s; }
+  ETNA_HD static T step(T s, T x) { return (x > s || detail::is_nan(x)) ? x : s; }
+  ETNA_HD static T combine(T a, T b) { return step(a, b); }
+  ETNA_HD static T finish(T s) { return s; }
   template <class B>
   static B batch_step(const B& s, const B& x) {
     return xsimd::select((x > s) | xsimd::isnan(x), x, s);
@@ -140,13 +142,13 @@ struct MinReduce {
   using output_type = T;
   static constexpr bool vectorized = FloatingScalar<T>;
   static constexpr bool indexed = false;
-  static T identity() {
+  ETNA_HD static T identity() {
     if constexpr (FloatingScalar<T>) return std::numeric_limits<T>::infinity();
     else return std::numeric_limits<T>::max();
   }
-  static T step(T s, T x) { return (x < s || detail::is_nan(x)) ? x : s; }
-  static T combine(T a, T b) { return step(a, b); }
-  static T finish(T s) { return s; }
+  ETNA_HD static T step(T s, T x) { return (x < s || detail::is_nan(x)) ? x : s; }
+  ETNA_HD static T combine(T a, T b) { return step(a, b); }
+  ETNA_HD static T finish(T s) { return s; }
   template <class B>
   static B batch_step(const B& s, const B& x) {
     return xsimd::select((x < s) | xsimd::isnan(x), x, s);
@@ -171,21 +173,21 @@ struct ArgReduce {
   static constexpr bool vectorized = FloatingScalar<T>;
   static constexpr bool indexed = true;
 
-  static bool better(T x, T best) {
+  ETNA_HD static bool better(T x, T best) {
     if (detail::is_nan(best)) return false;
     if (detail::is_nan(x)) return true;
     return Greater ? x > best : x < best;
   }
-  static state_type identity() { return {}; }
-  static state_type step(state_type s, T x, std::int64_t index) {
+  ETNA_HD static state_type identity() { return {}; }
+  ETNA_HD static state_type step(state_type s, T x, std::int64_t index) {
     return (s.index < 0 || better(x, s.value)) ? state_type{x, index} : s;
   }
-  static state_type combine(state_type a, state_type b) {
+  ETNA_HD static state_type combine(state_type a, state_type b) {
     if (b.index < 0) return a;
     if (a.index < 0) return b;
     return better(b.value, a.value) ? b : a;
   }
-  static output_type finish(state_type s) { return s.index; }
+  ETNA_HD static output_type finish(state_type s) { return s.index; }
 };
 
 template <Scalar T>

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "etna/autograd/function.hpp"
+#include "etna/backend/cuda/fwd_nn.hpp"
 #include "etna/core/factory.hpp"
 #include "etna/core/random.hpp"
 
@@ -21,15 +23,24 @@ inline void check_probability(const char* op, double p) {
 }
 
 // A tensor that is `keep` where a uniform draw is >= p and `drop` elsewhere: element i depends
-// only on the generator's state and i.
-template <class T>
-Tensor<T> keep_mask(const Shape& shape, double p, T keep, T drop, Generator& gen) {
+// only on the generator's state and i, so a GPU (which draws on the device from the same
+// Philox stream) gets the CPU's mask for the same seed.
+template <class T, class D = cpu>
+Tensor<T, D> keep_mask(const Shape& shape, double p, T keep, T drop, Generator& gen) {
   const T threshold = static_cast<T>(p);
-  return etna::detail::random_fill<T>(
-      shape, random_detail::blocks_for<T>(static_cast<std::uint64_t>(shape.numel())), gen,
-      [=](RandomStream s, std::uint64_t i) {
-        return random_detail::uniform_at<T>(s, i) < threshold ? drop : keep;
-      });
+  if constexpr (!std::is_same_v<D, cpu>) {
+    auto out = Tensor<T, D>::allocate(shape);
+    const RandomStream stream =
+        gen.reserve(random_detail::blocks_for<T>(static_cast<std::uint64_t>(shape.numel())));
+    cuda_backend::keep_mask<T>(out.data(), shape.numel(), stream, threshold, keep, drop);
+    return out;
+  } else {
+    return etna::detail::random_fill<T>(
+        shape, random_detail::blocks_for<T>(static_cast<std::uint64_t>(shape.numel())), gen,
+        [=](RandomStream s, std::uint64_t i) {
+          return random_detail::uniform_at<T>(s, i) < threshold ? drop : keep;
+        });
+  }
 }
 
 }  // namespace detail
@@ -42,10 +53,11 @@ auto dropout(const X& input, double p = 0.5, bool training = true,
   detail::check_probability("dropout", p);
   auto x = as_var(input);
   using T = typename decltype(x)::value_type;
+  using D = typename decltype(x)::device_type;
   if (!training || p == 0.0) return x;
   if (p == 1.0) return decltype(x)(x * T(0));  // PyTorch: zeros, still connected to the graph
-  const Tensor<T> mask =
-      detail::keep_mask<T>(x.shape(), p, static_cast<T>(1.0 / (1.0 - p)), T(0), gen);
+  const Tensor<T, D> mask =
+      detail::keep_mask<T, D>(x.shape(), p, static_cast<T>(1.0 / (1.0 - p)), T(0), gen);
   return decltype(x)(x * mask);
 }
 
@@ -59,15 +71,16 @@ auto alpha_dropout(const X& input, double p = 0.5, bool training = true,
   detail::check_probability("alpha_dropout", p);
   auto x = as_var(input);
   using T = typename decltype(x)::value_type;
+  using D = typename decltype(x)::device_type;
   if (!training || p == 0.0) return x;
   if (p == 1.0) return decltype(x)(x * T(0));
   constexpr double alpha = 1.7580993408473766;
   const double a = 1.0 / std::sqrt((alpha * alpha * p + 1) * (1 - p));
-  const Tensor<T> scale = detail::keep_mask<T>(x.shape(), p, T(1), T(0), gen);
+  const Tensor<T, D> scale = detail::keep_mask<T, D>(x.shape(), p, T(1), T(0), gen);
   // shift = (mask - 1) alpha a + alpha a p, from the same 0/1 mask before it becomes a's scale.
-  const Tensor<T> shift =
+  const Tensor<T, D> shift =
       eval((scale - T(1)) * static_cast<T>(alpha * a) + static_cast<T>(alpha * a * p));
-  const Tensor<T> mul = eval(scale * static_cast<T>(a));
+  const Tensor<T, D> mul = eval(scale * static_cast<T>(a));
   return decltype(x)(x * mul + shift);
 }
 

@@ -1,14 +1,17 @@
 // nn::functional::embedding on Vars: gathers rows of a [num_embeddings, dim] weight; backward
-// index_adds the output gradient into the weight's rows (repeated indices accumulate).
+// index_adds the output gradient into the weight's rows (repeated indices accumulate; on cuda
+// with atomic adds).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "etna/autograd/function.hpp"
+#include "etna/backend/cuda/fwd_shape_ops.hpp"
 #include "etna/core/factory.hpp"
 #include "etna/ops/indexing.hpp"
 
@@ -32,10 +35,19 @@ class EmbeddingNode final : public autograd::Node<T, D> {
  protected:
   void backward(const Tensor<T, D>& g) override {
     const Tensor<T, D> g2 = g.contiguous().reshape({index_.numel(), w_shape_[1]});
-    Tensor<T, D> gw = etna::index_add(zeros<T, D>(w_shape_), 0, index_, g2);
-    // The padding row is a fixed vector (typically zeros): it never learns.
-    if (padding_idx_ >= 0) gw.select(0, padding_idx_).fill(T(0));
-    autograd::propagate(w_, gw);
+    if constexpr (std::is_same_v<D, cpu>) {
+      Tensor<T, D> gw = etna::index_add(zeros<T, D>(w_shape_), 0, index_, g2);
+      // The padding row is a fixed vector (typically zeros): it never learns.
+      if (padding_idx_ >= 0) gw.select(0, padding_idx_).fill(T(0));
+      autograd::propagate(w_, gw);
+    } else {
+      // One kernel of atomic row adds that skips the padding row; the indices were checked in
+      // forward (and copied there), so there is nothing to check again.
+      Tensor<T, D> gw = zeros<T, D>(w_shape_);
+      cuda_backend::embedding_backward(gw.data(), w_shape_[0], w_shape_[1], index_.data(),
+                                       index_.numel(), g2.data(), padding_idx_);
+      autograd::propagate(w_, gw);
+    }
   }
   void release_saved() override {
     w_.reset();
@@ -67,18 +79,28 @@ Var<T, D> embedding(const Tensor<std::int64_t, D>& indices, const Var<T, D>& wei
                                         " is out of range for ", num, " embeddings"));
   const Tensor<std::int64_t, D> flat = indices.contiguous().clone().reshape({indices.numel()});
   const std::int64_t* idx = flat.data();
-  for (std::int64_t i = 0; i < flat.numel(); ++i)
-    if (idx[i] < 0 || idx[i] >= num)
-      throw index_error(etna::detail::str("embedding: index ", idx[i], " (at flat position ", i,
-                                          " of indices of shape ", indices.shape(),
-                                          ") is out of range for ", num,
-                                          " embeddings (valid: 0 to ", num - 1, ")"));
+  const auto out_of_range = [&](std::int64_t i, std::int64_t value) {
+    return index_error(etna::detail::str(
+        "embedding: index ", value, " (at flat position ", i, " of indices of shape ",
+        indices.shape(), ") is out of range for ", num, " embeddings (valid: 0 to ", num - 1, ")"));
+  };
+  if constexpr (std::is_same_v<D, cpu>) {
+    for (std::int64_t i = 0; i < flat.numel(); ++i)
+      if (idx[i] < 0 || idx[i] >= num) throw out_of_range(i, idx[i]);
+  } else {  // checked on the device: only the first bad position (and its value) comes back
+    const std::int64_t bad = cuda_backend::first_bad_index(idx, flat.numel(), num);
+    if (bad >= 0) throw out_of_range(bad, cuda_backend::index_at(idx, bad));
+  }
   Shape out_shape = indices.shape();
   out_shape.push_back(dim);
   auto out = Tensor<T, D>::allocate(out_shape);
   const Tensor<T, D> wc = weight.value().contiguous();
-  for (std::int64_t i = 0; i < flat.numel(); ++i)
-    std::copy_n(wc.data() + idx[i] * dim, dim, out.data() + i * dim);
+  if constexpr (std::is_same_v<D, cpu>) {
+    for (std::int64_t i = 0; i < flat.numel(); ++i)
+      std::copy_n(wc.data() + idx[i] * dim, dim, out.data() + i * dim);
+  } else {
+    cuda_backend::index_select(wc.data(), 1, num, dim, idx, flat.numel(), out.data());
+  }
   std::shared_ptr<autograd::Node<T, D>> node;
   if (autograd::should_record(weight))
     node = std::make_shared<detail::EmbeddingNode<T, D>>(weight.impl_ptr(), weight.shape(), flat,

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "etna/autograd/function.hpp"
 #include "etna/autograd/ops/views.hpp"
+#include "etna/backend/cuda/fwd_blas.hpp"
 #include "etna/ops/matmul.hpp"
 
 namespace etna::nn::functional {
@@ -49,12 +51,18 @@ class LinearNode final : public autograd::Node<T, D> {
       autograd::propagate(w_, gw);
     }
     if (b_) {
-      auto gb = zeros<T, D>({out_f});
-      T* pb = gb.data();
-      const T* pg = g.data();
-      for (std::int64_t i = 0; i < m; ++i)
-        for (std::int64_t j = 0; j < out_f; ++j) pb[j] += pg[i * out_f + j];
-      autograd::propagate(b_, gb);
+      if constexpr (std::is_same_v<D, cpu>) {
+        auto gb = zeros<T, D>({out_f});
+        T* pb = gb.data();
+        const T* pg = g.data();
+        for (std::int64_t i = 0; i < m; ++i)
+          for (std::int64_t j = 0; j < out_f; ++j) pb[j] += pg[i * out_f + j];
+        autograd::propagate(b_, gb);
+      } else {  // same summation order as the CPU loop, one thread per output feature
+        auto gb = Tensor<T, D>::allocate({out_f});
+        cuda_backend::column_sum<T>(g.data(), m, out_f, gb.data());
+        autograd::propagate(b_, gb);
+      }
     }
   }
   void release_saved() override {
@@ -92,9 +100,13 @@ Var<T, D> linear_impl(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>* b
   const Tensor<T, D> x2 = x.value().contiguous().reshape({m, in_f});
   auto out = Tensor<T, D>::allocate({m, out_f});
   if (b) {  // every output row starts as the bias; the GEMM then accumulates into it (beta = 1)
-    const Tensor<T, D> bv = b->value().contiguous();
-    T* po = out.data();
-    for (std::int64_t i = 0; i < m; ++i) std::copy_n(bv.data(), out_f, po + i * out_f);
+    if constexpr (std::is_same_v<D, cpu>) {
+      const Tensor<T, D> bv = b->value().contiguous();
+      T* po = out.data();
+      for (std::int64_t i = 0; i < m; ++i) std::copy_n(bv.data(), out_f, po + i * out_f);
+    } else {  // one broadcast copy on the device
+      out.assign(b->value().unsqueeze(0).expand({m, out_f}));
+    }
   }
   if (m > 0 && out_f > 0) etna::detail::gemm_2d(x2, w.value().t(), out, T(1), b ? T(1) : T(0));
   Shape out_shape = x.shape();

@@ -6,11 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "etna/autograd/function.hpp"
 #include "etna/backend/cpu/thread_pool.hpp"
+#include "etna/backend/cuda/fwd_nn.hpp"
 #include "etna/core/factory.hpp"
 
 namespace etna::nn::functional {
@@ -25,13 +27,14 @@ inline std::int64_t grain(std::int64_t elements_per_item) {
 // Shared by both norms: x = xhat / rstd + mean was normalised in groups; the node keeps xhat,
 // the per-group rstd and the affine weight. Data is viewed as [outer, groups, inner] for batch
 // norm (group = channel, reduced over outer and inner) and [rows, 1, K] for layer norm, where
-// the group is the row and the affine parameters run along K.
+// the group is the row and the affine parameters run along K. rstd is a [groups] (batch) or
+// [rows] (layer) tensor on the data's device.
 template <class T, class D>
 class NormNode final : public autograd::Node<T, D> {
  public:
   using Impl = std::shared_ptr<autograd::VarImpl<T, D>>;
   NormNode(bool batch, bool batch_stats, Impl x, Impl w, Impl b, Tensor<T, D> xhat,
-           std::vector<T> rstd, Tensor<T, D> wv, std::int64_t outer, std::int64_t groups,
+           Tensor<T, D> rstd, Tensor<T, D> wv, std::int64_t outer, std::int64_t groups,
            std::int64_t inner)
       : batch_(batch),
         batch_stats_(batch_stats),
@@ -56,7 +59,9 @@ class NormNode final : public autograd::Node<T, D> {
  protected:
   void backward(const Tensor<T, D>& g_in) override {
     const Tensor<T, D> g = g_in.contiguous();
-    if (batch_)
+    if constexpr (!std::is_same_v<D, cpu>)
+      device_backward(g);
+    else if (batch_)
       batch_backward(g.data());
     else
       layer_backward(g.data());
@@ -67,10 +72,36 @@ class NormNode final : public autograd::Node<T, D> {
     b_.reset();
     xhat_ = Tensor<T, D>();
     wv_ = Tensor<T, D>();
-    rstd_.clear();
+    rstd_ = Tensor<T, D>();
   }
 
  private:
+  // The same passes as the CPU's, as device kernels (backend/cuda/nn.hpp).
+  void device_backward(const Tensor<T, D>& g) {
+    const std::int64_t C = batch_ ? groups_ : inner_;
+    Tensor<T, D> dx;
+    if (x_) dx = Tensor<T, D>::allocate(xhat_.shape());
+    const bool affine = w_ || b_;
+    Tensor<T, D> sg, sgx;
+    if (batch_ || affine) {
+      sg = Tensor<T, D>::allocate(Shape{C});
+      sgx = Tensor<T, D>::allocate(Shape{C});
+    }
+    const T* w = wv_.defined() ? wv_.data() : nullptr;
+    T* dxp = x_ ? dx.data() : nullptr;
+    if (batch_)
+      cuda_backend::batch_norm_backward<T>(g.data(), xhat_.data(), rstd_.data(), w, dxp, sg.data(),
+                                           sgx.data(), outer_, groups_, inner_, batch_stats_);
+    else
+      cuda_backend::layer_norm_backward<T>(g.data(), xhat_.data(), rstd_.data(), w, dxp,
+                                           affine ? sg.data() : nullptr,
+                                           affine ? sgx.data() : nullptr, outer_, inner_);
+    if (x_) autograd::propagate(x_, dx);
+    const Shape shape = wv_.defined() ? wv_.shape() : Shape{C};
+    if (w_) autograd::propagate(w_, sgx.reshape(shape));
+    if (b_) autograd::propagate(b_, sg.reshape(shape));
+  }
+
   // dx = w rstd (g - mean(g) - xhat mean(g xhat)) with batch statistics; w rstd g in eval mode.
   void batch_backward(const T* g) {
     const T* xh = xhat_.data();
@@ -91,7 +122,7 @@ class NormNode final : public autograd::Node<T, D> {
         sgx[c] = sx;
         if (!x_) continue;
         T* p = dx.data();
-        const T k = (wv_.defined() ? wv_.data()[c] : T(1)) * rstd_[c];
+        const T k = (wv_.defined() ? wv_.data()[c] : T(1)) * rstd_.data()[c];
         const T mg = static_cast<T>(s / n), mgx = static_cast<T>(sx / n);
         for (std::int64_t o = 0; o < outer_; ++o)
           for (std::int64_t l = 0, i = (o * C + c) * L; l < L; ++l, ++i)
@@ -123,7 +154,7 @@ class NormNode final : public autograd::Node<T, D> {
           const double ma = a / K, mb = b / K;
           for (std::int64_t k = 0; k < K; ++k) {
             const double gw = w ? static_cast<double>(gr[k]) * w[k] : gr[k];
-            p[k] = static_cast<T>(rstd_[r] * (gw - ma - xr[k] * mb));
+            p[k] = static_cast<T>(rstd_.data()[r] * (gw - ma - xr[k] * mb));
           }
         }
       });
@@ -156,7 +187,7 @@ class NormNode final : public autograd::Node<T, D> {
   bool batch_, batch_stats_;
   Impl x_, w_, b_;
   Tensor<T, D> xhat_;
-  std::vector<T> rstd_;
+  Tensor<T, D> rstd_;
   Tensor<T, D> wv_;
   std::int64_t outer_, groups_, inner_;
 };
@@ -170,7 +201,7 @@ inline void check_param(const char* op, const char* what, const Shape& got, cons
 // y = xhat * w + b from the normalised xhat, and the node that differentiates it.
 template <class T, class D>
 Var<T, D> finish_norm(bool batch, bool batch_stats, const Var<T, D>& x, const Var<T, D>& weight,
-                      const Var<T, D>& bias, Tensor<T, D> xhat, std::vector<T> rstd,
+                      const Var<T, D>& bias, Tensor<T, D> xhat, Tensor<T, D> rstd,
                       std::int64_t outer, std::int64_t groups, std::int64_t inner) {
   auto y = Tensor<T, D>::allocate(x.shape());
   const T* xh = xhat.data();
@@ -179,15 +210,19 @@ Var<T, D> finish_norm(bool batch, bool batch_stats, const Var<T, D>& x, const Va
   const Tensor<T, D> wc = weight.defined() ? weight.value().contiguous() : Tensor<T, D>();
   const T* w = wc.defined() ? wc.data() : nullptr;
   const T* b = bc.defined() ? bc.data() : nullptr;
-  cpu_backend::parallel_for(0, outer * groups, grain(inner), [&](std::int64_t j0, std::int64_t j1) {
-    for (std::int64_t j = j0; j < j1; ++j) {
-      const std::int64_t c = j % groups;
-      for (std::int64_t l = 0, i = j * inner; l < inner; ++l, ++i) {
-        const std::int64_t a = batch ? c : l;  // the affine parameter's index
-        p[i] = (w ? xh[i] * w[a] : xh[i]) + (b ? b[a] : T(0));
-      }
-    }
-  });
+  if constexpr (!std::is_same_v<D, cpu>)
+    cuda_backend::norm_affine<T>(xh, w, b, p, outer, groups, inner, batch);
+  else
+    cpu_backend::parallel_for(
+        0, outer * groups, grain(inner), [&](std::int64_t j0, std::int64_t j1) {
+          for (std::int64_t j = j0; j < j1; ++j) {
+            const std::int64_t c = j % groups;
+            for (std::int64_t l = 0, i = j * inner; l < inner; ++l, ++i) {
+              const std::int64_t a = batch ? c : l;  // the affine parameter's index
+              p[i] = (w ? xh[i] * w[a] : xh[i]) + (b ? b[a] : T(0));
+            }
+          }
+        });
   const bool record =
       autograd::recording() && (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
                                 (bias.defined() && bias.requires_grad()));
@@ -235,9 +270,19 @@ Var<T, D> batch_norm(const Var<T, D>& x, const Tensor<T, D>& running_mean,
     throw value_error("batch_norm: eval mode needs running_mean and running_var");
   const Tensor<T, D> xc = x.value().contiguous();
   const T* px = xc.data();
-  std::vector<T> rstd(C);
+  auto rstd_t = Tensor<T, D>::allocate(cshape);
   auto xhat = Tensor<T, D>::allocate(x.shape());
   T* ph = xhat.data();
+  if constexpr (!std::is_same_v<D, cpu>) {
+    auto buffer = [](const Tensor<T, D>& t) { return t.defined() ? t.data() : nullptr; };
+    auto stride = [](const Tensor<T, D>& t) { return t.defined() ? t.strides()[0] : 0; };
+    cuda_backend::batch_norm_forward<T>(px, ph, rstd_t.data(), buffer(running_mean),
+                                        stride(running_mean), buffer(running_var),
+                                        stride(running_var), N, C, L, training, momentum, eps);
+    return detail::finish_norm(true, training, x, weight, bias, std::move(xhat), std::move(rstd_t),
+                               N, C, L);
+  }
+  T* rstd = rstd_t.data();
   // Channels are independent: each thread takes whole channels (statistics, buffers, xhat).
   cpu_backend::parallel_for(0, C, detail::grain(n), [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c) {
@@ -272,7 +317,7 @@ Var<T, D> batch_norm(const Var<T, D>& x, const Tensor<T, D>& running_mean,
           ph[i] = (px[i] - mean) * rstd[c];
     }
   });
-  return detail::finish_norm(true, training, x, weight, bias, std::move(xhat), std::move(rstd), N,
+  return detail::finish_norm(true, training, x, weight, bias, std::move(xhat), std::move(rstd_t), N,
                              C, L);
 }
 
@@ -293,7 +338,13 @@ Var<T, D> layer_norm(const Var<T, D>& x, const Shape& normalized_shape,
   const std::int64_t K = normalized_shape.numel(), rows = K == 0 ? 0 : x.numel() / K;
   const Tensor<T, D> xc = x.value().contiguous();
   auto xhat = Tensor<T, D>::allocate(x.shape());
-  std::vector<T> rstd(rows);
+  auto rstd_t = Tensor<T, D>::allocate(Shape{rows});
+  if constexpr (!std::is_same_v<D, cpu>) {
+    cuda_backend::layer_norm_forward<T>(xc.data(), xhat.data(), rstd_t.data(), rows, K, eps);
+    return detail::finish_norm(false, true, x, weight, bias, std::move(xhat), std::move(rstd_t),
+                               rows, 1, K);
+  }
+  T* rstd = rstd_t.data();
   cpu_backend::parallel_for(0, rows, detail::grain(K), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
       const T* xr = xc.data() + r * K;
@@ -307,7 +358,7 @@ Var<T, D> layer_norm(const Var<T, D>& x, const Shape& normalized_shape,
       for (std::int64_t i = 0; i < K; ++i) hr[i] = static_cast<T>((xr[i] - m) * rs);
     }
   });
-  return detail::finish_norm(false, true, x, weight, bias, std::move(xhat), std::move(rstd), rows,
+  return detail::finish_norm(false, true, x, weight, bias, std::move(xhat), std::move(rstd_t), rows,
                              1, K);
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
+#include "etna/backend/cuda/fwd_nn.hpp"
 #include "etna/expr/math.hpp"
 #include "etna/nn/losses/regression.hpp"
 
@@ -54,14 +56,23 @@ template <class X, class Y>
 auto binary_cross_entropy(const X& input, const Y& target, const BceOptions& options = {}) {
   auto [x, y] = detail::operands("binary_cross_entropy", input, target, options.reduction);
   using T = value_type_of<decltype(x)>;
-  for (T v : x.value())
-    if (!(v >= T(0) && v <= T(1)))
-      throw value_error(etna::detail::str(
-          "binary_cross_entropy: input values must lie in [0, 1] (probabilities), got ", v));
+  using D = typename decltype(x)::device_type;
+  auto outside = [](T v) {
+    return value_error(etna::detail::str(
+        "binary_cross_entropy: input values must lie in [0, 1] (probabilities), got ", v));
+  };
+  if constexpr (!std::is_same_v<D, cpu>) {
+    const Tensor<T, D> xc = x.value().contiguous();
+    T bad{};
+    if (cuda_backend::find_outside_unit<T>(xc.data(), xc.numel(), bad)) throw outside(bad);
+  } else {
+    for (T v : x.value())
+      if (!(v >= T(0) && v <= T(1))) throw outside(v);
+  }
   auto e = -(y * etna::clamp_min(etna::log(x), -100.0) +
              (1.0 - y) * etna::clamp_min(etna::log(1.0 - x), -100.0));
   if (options.weight.defined())
-    return nn::detail::reduce(e * options.weight.as<T>(), options.reduction);
+    return nn::detail::reduce(e * options.weight.as<T, D>(), options.reduction);
   return nn::detail::reduce(e, options.reduction);
 }
 
@@ -73,14 +84,15 @@ auto binary_cross_entropy_with_logits(const X& input, const Y& target,
   auto [x, y] =
       detail::operands("binary_cross_entropy_with_logits", input, target, options.reduction);
   using T = value_type_of<decltype(x)>;
+  using D = typename decltype(x)::device_type;
   const auto sp = expr::make_unary(nn::detail::SoftplusNeg{}, x);
   auto weighted = [&](const auto& e) {
     if (options.weight.defined())
-      return nn::detail::reduce(e * options.weight.as<T>(), options.reduction);
+      return nn::detail::reduce(e * options.weight.template as<T, D>(), options.reduction);
     return nn::detail::reduce(e, options.reduction);
   };
   if (options.pos_weight.defined())
-    return weighted((1.0 - y) * x + ((options.pos_weight.as<T>() - T(1)) * y + 1.0) * sp);
+    return weighted((1.0 - y) * x + ((options.pos_weight.as<T, D>() - T(1)) * y + 1.0) * sp);
   return weighted((1.0 - y) * x + sp);
 }
 

@@ -4,25 +4,31 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "etna/autograd/ops/views.hpp"
+#include "etna/backend/cuda/fwd_nn.hpp"
 #include "etna/nn/losses/reduction.hpp"
 
 namespace etna::nn::detail {
 
 // Everything a class loss needs from its operands, read once (contiguous) on the forward pass.
-template <class T>
+// On a GPU the labels and weights are also kept in device memory for the kernels; the host
+// copies serve the range checks and the weighted-mean normaliser.
+template <class T, class D = cpu>
 struct RowBatch {
-  Tensor<T> x;  // [n, c] logits or log-probabilities, contiguous
+  Tensor<T, D> x;  // [n, c] logits or log-probabilities, contiguous
   std::int64_t n = 0, c = 0;
   std::vector<std::int64_t> labels;  // class indices, or empty for probability targets
-  Tensor<T> probs;                   // [n, c] class probabilities, contiguous, or undefined
+  Tensor<T, D> probs;                // [n, c] class probabilities, contiguous, or undefined
   std::vector<T> weight;             // one per class, or empty
   std::int64_t ignore_index = -100;
   Reduction reduction = Reduction::mean;
-  T eps = 0;  // label smoothing
+  T eps = 0;                              // label smoothing
+  Tensor<std::int64_t, D> device_labels;  // labels and weight on a GPU (undefined on the CPU)
+  Tensor<T, D> device_weight;
 };
 
 // The batch shape of a class-loss input: its shape without the class dimension (dim 1, or
@@ -49,10 +55,10 @@ Var<T, D> class_rows(const char* op, const Var<T, D>& x) {
   return x.permute(perm).reshape(Shape{x.numel() / s[1], s[1]});
 }
 
-template <class T>
-RowBatch<T> make_batch(const char* op, const Tensor<T>& rows, const LossWeight& weight,
-                       std::int64_t ignore_index, Reduction reduction, T eps) {
-  RowBatch<T> b;
+template <class T, class D>
+RowBatch<T, D> make_batch(const char* op, const Tensor<T, D>& rows, const LossWeight& weight,
+                          std::int64_t ignore_index, Reduction reduction, T eps) {
+  RowBatch<T, D> b;
   b.x = rows.contiguous();
   b.n = rows.shape()[0];
   b.c = rows.shape()[1];
@@ -65,15 +71,27 @@ RowBatch<T> make_batch(const char* op, const Tensor<T>& rows, const LossWeight& 
                                           "), got shape ", weight.shape()));
     const Tensor<T> w = weight.as<T>();
     b.weight.assign(w.begin(), w.end());
+    if constexpr (!std::is_same_v<D, cpu>) b.device_weight = w.template to<D>();
   }
   return b;
+}
+
+// Sets the batch's class indices (and their device copy on a GPU).
+template <class T, class D>
+void set_labels(RowBatch<T, D>& b, std::vector<std::int64_t> labels) {
+  b.labels = std::move(labels);
+  if constexpr (!std::is_same_v<D, cpu>) {
+    auto host = Tensor<std::int64_t>::allocate(Shape{static_cast<std::int64_t>(b.labels.size())});
+    std::copy(b.labels.begin(), b.labels.end(), host.data());
+    b.device_labels = host.template to<D>();
+  }
 }
 
 // Class indices of the input's batch shape, flattened in row order and range-checked.
 template <class Y>
 std::vector<std::int64_t> labels(const char* op, const Y& target, const Shape& input,
                                  std::int64_t classes, std::int64_t ignore_index) {
-  const auto t = eval(target);
+  const auto t = eval(target).template to<cpu>();  // read on the host (a copy from a GPU)
   const Shape expected = batch_shape(input);
   if (!(t.shape() == expected))
     throw shape_error(etna::detail::str(op, ": target shape ", t.shape(),
@@ -105,28 +123,62 @@ inline void check_probabilities(const char* op, const Shape& target, const Shape
 // the row weights: w[y] of the rows not ignored for class indices, the row count for
 // probabilities (PyTorch's rules).
 template <class T, class D>
-std::pair<Tensor<T, D>, T> reduce_rows(const std::vector<T>& loss, const RowBatch<T>& b) {
+double reduction_norm(const RowBatch<T, D>& b) {
+  if (b.reduction != Reduction::mean) return 1;
+  double denom = 0;
+  if (b.labels.empty())
+    denom = static_cast<double>(b.n);
+  else
+    for (std::int64_t y : b.labels)
+      if (y != b.ignore_index) denom += b.weight.empty() ? 1.0 : static_cast<double>(b.weight[y]);
+  return 1 / denom;  // all rows ignored: 0 / 0 = nan, as PyTorch
+}
+
+template <class T>
+std::pair<Tensor<T>, T> reduce_rows(const std::vector<T>& loss, const RowBatch<T>& b) {
   if (b.reduction == Reduction::none) {
-    auto out = Tensor<T, D>::allocate(Shape{b.n});
+    auto out = Tensor<T>::allocate(Shape{b.n});
     std::copy(loss.begin(), loss.end(), out.data());
     return {out, T(1)};
   }
   double total = 0;
   for (T l : loss) total += l;
-  double norm = 1;
-  if (b.reduction == Reduction::mean) {
-    double denom = 0;
-    if (b.labels.empty())
-      denom = static_cast<double>(b.n);
-    else
-      for (std::int64_t y : b.labels)
-        if (y != b.ignore_index) denom += b.weight.empty() ? 1.0 : static_cast<double>(b.weight[y]);
-    norm = 1 / denom;  // all rows ignored: 0 / 0 = nan, as PyTorch
-    total *= norm;
-  }
-  auto out = Tensor<T, D>::allocate(Shape{});
+  const double norm = reduction_norm(b);
+  if (b.reduction == Reduction::mean) total *= norm;
+  auto out = Tensor<T>::allocate(Shape{});
   out.data()[0] = static_cast<T>(total);
   return {out, static_cast<T>(norm)};
+}
+
+// The same on a GPU, from the per-row losses in device memory.
+template <class T, class D>
+std::pair<Tensor<T, D>, T> reduce_device_rows(const Tensor<T, D>& loss, const RowBatch<T, D>& b) {
+  if (b.reduction == Reduction::none) return {loss, T(1)};
+  const double norm = reduction_norm(b);
+  auto out = Tensor<T, D>::allocate(Shape{});
+  cuda_backend::sum_scaled<T>(loss.data(), b.n, norm, out.data());
+  return {out, static_cast<T>(norm)};
+}
+
+// The batch as the kernels' view of device memory.
+template <class T, class D>
+cuda_backend::ClassRows<T> device_rows(const RowBatch<T, D>& b) {
+  cuda_backend::ClassRows<T> r;
+  r.x = b.x.data();
+  r.labels = b.labels.empty() ? nullptr : b.device_labels.data();
+  r.probs = b.probs.defined() ? b.probs.data() : nullptr;
+  r.weight = b.weight.empty() ? nullptr : b.device_weight.data();
+  r.n = b.n;
+  r.c = b.c;
+  r.ignore_index = b.ignore_index;
+  r.eps = b.eps;
+  r.eps_c = b.eps / static_cast<T>(b.c);
+  r.wsum = static_cast<T>(b.c);
+  if (!b.weight.empty()) {
+    r.wsum = 0;
+    for (T w : b.weight) r.wsum += w;
+  }
+  return r;
 }
 
 // Per-row losses back to the input's batch shape (reduction none); scalars pass through.

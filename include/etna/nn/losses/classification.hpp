@@ -132,18 +132,20 @@ struct RowTarget {
 };
 
 // The fused cross-entropy node: saves the logits rows, each row's logsumexp and the target;
-// backward rebuilds softmax from them in one pass per row.
+// backward rebuilds softmax from them in one pass per row. On a GPU the logsumexps stay in
+// device memory (device_lse) and one kernel thread handles a row.
 template <class T, class D>
 class CrossEntropyNode final : public autograd::Node<T, D> {
  public:
   CrossEntropyNode(std::shared_ptr<autograd::VarImpl<T, D>> input,
-                   std::shared_ptr<autograd::VarImpl<T, D>> target, RowBatch<T> batch,
-                   std::vector<T> lse, T norm)
+                   std::shared_ptr<autograd::VarImpl<T, D>> target, RowBatch<T, D> batch,
+                   std::vector<T> lse, T norm, Tensor<T, D> device_lse = {})
       : input_(std::move(input)),
         target_(std::move(target)),
         b_(std::move(batch)),
         lse_(std::move(lse)),
-        norm_(norm) {}
+        norm_(norm),
+        device_lse_(std::move(device_lse)) {}
   const char* name() const override { return "CrossEntropyLossBackward"; }
   void next_nodes(std::vector<std::shared_ptr<autograd::NodeBase>>& out) const override {
     autograd::add_next(out, input_);
@@ -157,67 +159,90 @@ class CrossEntropyNode final : public autograd::Node<T, D> {
     auto dx = Tensor<T, D>::allocate(Shape{n, c});
     Tensor<T, D> dt;
     if (target_) dt = Tensor<T, D>::allocate(Shape{n, c});
-    const RowTarget<T> rt(b_);
-    const bool per_row = b_.reduction == Reduction::none;
-    const T* gp = g.data();
-    T* dxp = dx.data();
-    T* dtp = target_ ? dt.data() : nullptr;
-    const std::int64_t grain = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
-    cpu_backend::parallel_for(0, n, grain, [&](std::int64_t r0, std::int64_t r1) {
-      for (std::int64_t i = r0; i < r1; ++i) {
-        const T s = per_row ? gp[i] : gp[0] * norm_;
-        rt.gradient(i, lse_[i], s, dxp + i * c);
-        const T* x = b_.x.data() + i * c;
-        if (dtp)  // d loss / d t_j = -(1 - eps) w_j log softmax_j
-          for (std::int64_t j = 0; j < c; ++j)
-            dtp[i * c + j] = -s * (1 - b_.eps) * rt.w(j) * (x[j] - lse_[i]);
-      }
-    });
+    if constexpr (!std::is_same_v<D, cpu>) {
+      cuda_backend::cross_entropy_backward<T>(device_rows(b_), device_lse_.data(), g.data(), norm_,
+                                              b_.reduction == Reduction::none, dx.data(),
+                                              target_ ? dt.data() : nullptr);
+    } else {
+      const RowTarget<T> rt(b_);
+      const bool per_row = b_.reduction == Reduction::none;
+      const T* gp = g.data();
+      T* dxp = dx.data();
+      T* dtp = target_ ? dt.data() : nullptr;
+      const std::int64_t grain =
+          std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
+      cpu_backend::parallel_for(0, n, grain, [&](std::int64_t r0, std::int64_t r1) {
+        for (std::int64_t i = r0; i < r1; ++i) {
+          const T s = per_row ? gp[i] : gp[0] * norm_;
+          rt.gradient(i, lse_[i], s, dxp + i * c);
+          const T* x = b_.x.data() + i * c;
+          if (dtp)  // d loss / d t_j = -(1 - eps) w_j log softmax_j
+            for (std::int64_t j = 0; j < c; ++j)
+              dtp[i * c + j] = -s * (1 - b_.eps) * rt.w(j) * (x[j] - lse_[i]);
+        }
+      });
+    }
     autograd::propagate(input_, dx);
     if (target_) autograd::propagate(target_, dt);
   }
   void release_saved() override {
     input_.reset();
     target_.reset();
-    b_ = RowBatch<T>{};
+    b_ = RowBatch<T, D>{};
     lse_.clear();
+    device_lse_ = Tensor<T, D>();
   }
 
  private:
   std::shared_ptr<autograd::VarImpl<T, D>> input_, target_;
-  RowBatch<T> b_;
+  RowBatch<T, D> b_;
   std::vector<T> lse_;
   T norm_;  // 1 / (sum of row weights) for mean, 1 for sum
+  Tensor<T, D> device_lse_;
 };
 
 // The loss over [N, C] rows: per-row values (reduction none) or their weighted mean / sum.
 template <class T, class D>
-Var<T, D> cross_entropy_rows(const Var<T, D>& x, const Var<T, D>* target, RowBatch<T> b) {
-  const std::int64_t n = b.n, c = b.c;
-  std::vector<T> lse(static_cast<std::size_t>(n)), loss(static_cast<std::size_t>(n));
-  const RowTarget<T> rt(b);
-  const std::int64_t grain = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
-  cpu_backend::parallel_for(0, n, grain, [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t i = r0; i < r1; ++i) {
-      lse[i] = row_logsumexp(b.x.data() + i * c, c);
-      loss[i] = rt.loss(i, lse[i]);
-    }
-  });
-  auto [value, norm] = reduce_rows<T, D>(loss, b);
-  std::shared_ptr<autograd::Node<T, D>> node;
+Var<T, D> cross_entropy_rows(const Var<T, D>& x, const Var<T, D>* target, RowBatch<T, D> b) {
   const bool target_grad = target && target->requires_grad();
-  if (autograd::recording() && (x.requires_grad() || target_grad))
-    node = std::make_shared<CrossEntropyNode<T, D>>(autograd::grad_input(x),
-                                                    target_grad ? target->impl_ptr() : nullptr,
-                                                    std::move(b), std::move(lse), norm);
-  return make_result(std::move(value), std::move(node));
+  const bool record = autograd::recording() && (x.requires_grad() || target_grad);
+  if constexpr (!std::is_same_v<D, cpu>) {
+    auto lse = Tensor<T, D>::allocate(Shape{b.n});
+    auto loss = Tensor<T, D>::allocate(Shape{b.n});
+    cuda_backend::cross_entropy_forward<T>(device_rows(b), lse.data(), loss.data());
+    auto reduced = reduce_device_rows(loss, b);
+    std::shared_ptr<autograd::Node<T, D>> node;
+    if (record)
+      node = std::make_shared<CrossEntropyNode<T, D>>(
+          autograd::grad_input(x), target_grad ? target->impl_ptr() : nullptr, std::move(b),
+          std::vector<T>{}, reduced.second, std::move(lse));
+    return make_result(std::move(reduced.first), std::move(node));
+  } else {
+    const std::int64_t n = b.n, c = b.c;
+    std::vector<T> lse(static_cast<std::size_t>(n)), loss(static_cast<std::size_t>(n));
+    const RowTarget<T> rt(b);
+    const std::int64_t grain = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
+    cpu_backend::parallel_for(0, n, grain, [&](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t i = r0; i < r1; ++i) {
+        lse[i] = row_logsumexp(b.x.data() + i * c, c);
+        loss[i] = rt.loss(i, lse[i]);
+      }
+    });
+    auto [value, norm] = reduce_rows<T>(loss, b);
+    std::shared_ptr<autograd::Node<T, D>> node;
+    if (record)
+      node = std::make_shared<CrossEntropyNode<T, D>>(autograd::grad_input(x),
+                                                      target_grad ? target->impl_ptr() : nullptr,
+                                                      std::move(b), std::move(lse), norm);
+    return make_result(std::move(value), std::move(node));
+  }
 }
 
 // nll_loss's node: the gradient is -w_y at each row's label and 0 elsewhere.
 template <class T, class D>
 class NllNode final : public autograd::Node<T, D> {
  public:
-  NllNode(std::shared_ptr<autograd::VarImpl<T, D>> input, RowBatch<T> batch, T norm)
+  NllNode(std::shared_ptr<autograd::VarImpl<T, D>> input, RowBatch<T, D> batch, T norm)
       : input_(std::move(input)), b_(std::move(batch)), norm_(norm) {}
   const char* name() const override { return "NllLossBackward"; }
   void next_nodes(std::vector<std::shared_ptr<autograd::NodeBase>>& out) const override {
@@ -227,40 +252,58 @@ class NllNode final : public autograd::Node<T, D> {
  protected:
   void backward(const Tensor<T, D>& g_in) override {
     const Tensor<T, D> g = g_in.contiguous();
-    auto dx = zeros<T, D>(Shape{b_.n, b_.c});
-    for (std::int64_t i = 0; i < b_.n; ++i) {
-      const std::int64_t y = b_.labels[i];
-      if (y == b_.ignore_index) continue;
-      const T s = b_.reduction == Reduction::none ? g.data()[i] : g.data()[0] * norm_;
-      dx.data()[i * b_.c + y] = -s * (b_.weight.empty() ? T(1) : b_.weight[y]);
+    if constexpr (!std::is_same_v<D, cpu>) {
+      auto dx = Tensor<T, D>::allocate(Shape{b_.n, b_.c});
+      cuda_backend::nll_backward<T>(device_rows(b_), g.data(), norm_,
+                                    b_.reduction == Reduction::none, dx.data());
+      autograd::propagate(input_, dx);
+      return;
+    } else {
+      auto dx = zeros<T, D>(Shape{b_.n, b_.c});
+      for (std::int64_t i = 0; i < b_.n; ++i) {
+        const std::int64_t y = b_.labels[i];
+        if (y == b_.ignore_index) continue;
+        const T s = b_.reduction == Reduction::none ? g.data()[i] : g.data()[0] * norm_;
+        dx.data()[i * b_.c + y] = -s * (b_.weight.empty() ? T(1) : b_.weight[y]);
+      }
+      autograd::propagate(input_, dx);
     }
-    autograd::propagate(input_, dx);
   }
   void release_saved() override {
     input_.reset();
-    b_ = RowBatch<T>{};
+    b_ = RowBatch<T, D>{};
   }
 
  private:
   std::shared_ptr<autograd::VarImpl<T, D>> input_;
-  RowBatch<T> b_;
+  RowBatch<T, D> b_;
   T norm_;
 };
 
 template <class T, class D>
-Var<T, D> nll_rows(const Var<T, D>& x, RowBatch<T> b) {
-  std::vector<T> loss(static_cast<std::size_t>(b.n));
-  for (std::int64_t i = 0; i < b.n; ++i) {
-    const std::int64_t y = b.labels[i];
-    loss[i] = y == b.ignore_index
-                  ? T(0)
-                  : -(b.weight.empty() ? T(1) : b.weight[y]) * b.x.data()[i * b.c + y];
+Var<T, D> nll_rows(const Var<T, D>& x, RowBatch<T, D> b) {
+  if constexpr (!std::is_same_v<D, cpu>) {
+    auto loss = Tensor<T, D>::allocate(Shape{b.n});
+    cuda_backend::nll_forward<T>(device_rows(b), loss.data());
+    auto reduced = reduce_device_rows(loss, b);
+    std::shared_ptr<autograd::Node<T, D>> node;
+    if (autograd::should_record(x))
+      node = std::make_shared<NllNode<T, D>>(autograd::grad_input(x), std::move(b), reduced.second);
+    return make_result(std::move(reduced.first), std::move(node));
+  } else {
+    std::vector<T> loss(static_cast<std::size_t>(b.n));
+    for (std::int64_t i = 0; i < b.n; ++i) {
+      const std::int64_t y = b.labels[i];
+      loss[i] = y == b.ignore_index
+                    ? T(0)
+                    : -(b.weight.empty() ? T(1) : b.weight[y]) * b.x.data()[i * b.c + y];
+    }
+    auto [value, norm] = reduce_rows<T>(loss, b);
+    std::shared_ptr<autograd::Node<T, D>> node;
+    if (autograd::should_record(x))
+      node = std::make_shared<NllNode<T, D>>(autograd::grad_input(x), std::move(b), norm);
+    return make_result(std::move(value), std::move(node));
   }
-  auto [value, norm] = reduce_rows<T, D>(loss, b);
-  std::shared_ptr<autograd::Node<T, D>> node;
-  if (autograd::should_record(x))
-    node = std::make_shared<NllNode<T, D>>(autograd::grad_input(x), std::move(b), norm);
-  return make_result(std::move(value), std::move(node));
 }
 
 }  // namespace detail
@@ -307,7 +350,7 @@ auto cross_entropy(const X& input, const Y& target, const CrossEntropyOptions& o
                                      options.reduction, static_cast<T>(options.label_smoothing));
   Var<T, D> out;
   if constexpr (IntegralScalar<value_type_of<Y>>) {
-    b.labels = nn::detail::labels(op, target, x.shape(), b.c, options.ignore_index);
+    nn::detail::set_labels(b, nn::detail::labels(op, target, x.shape(), b.c, options.ignore_index));
     out = nn::detail::cross_entropy_rows<T, D>(rows, nullptr, std::move(b));
   } else {
     static_assert(std::is_same_v<value_type_of<Y>, T>,
@@ -336,7 +379,7 @@ auto nll_loss(const X& input, const Y& target, const NllLossOptions& options = {
   const auto rows = nn::detail::class_rows(op, x);
   auto b = nn::detail::make_batch<T>(op, rows.value(), options.weight, options.ignore_index,
                                      options.reduction, T(0));
-  b.labels = nn::detail::labels(op, target, x.shape(), b.c, options.ignore_index);
+  nn::detail::set_labels(b, nn::detail::labels(op, target, x.shape(), b.c, options.ignore_index));
   return nn::detail::unflatten_rows(nn::detail::nll_rows<T, D>(rows, std::move(b)), x.shape(),
                                     options.reduction);
 }

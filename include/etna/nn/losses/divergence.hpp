@@ -46,7 +46,7 @@ auto kl_div(const X& input, const Y& target, const KlDivOptions& options = {}) {
   };
   if (options.log_target) return reduce(etna::exp(y) * (y - x));
   // xlogy without NaN: log reads 1 where p = 0, and the outer where drops that branch.
-  const Tensor<bool> positive = eval(y.value() > T(0));
+  const Tensor<bool, typename V::device_type> positive = eval(y.value() > T(0));
   return reduce(etna::where(positive, y * etna::log(etna::where(positive, y, T(1))), T(0)) - y * x);
 }
 
@@ -60,10 +60,11 @@ auto cosine_embedding_loss(const X1& input1, const X2& input2, const Y& target,
   auto [a, b] = detail::operands(op, input1, input2, options.reduction);
   using T = value_type_of<decltype(a)>;
   using V = decltype(a);
+  using D = typename V::device_type;
   if (a.dim() != 1 && a.dim() != 2)
     throw shape_error(
         etna::detail::str(op, ": inputs must be [N, D] or [D], got shape ", a.shape()));
-  const Tensor<T> y = eval(cast<T>(target));
+  const Tensor<T, D> y = eval(cast<T>(target));
   const Shape batch = a.dim() == 2 ? Shape{a.shape()[0]} : Shape{};
   if (!(y.shape() == batch))
     throw shape_error(etna::detail::str(op, ": target shape ", y.shape(),
@@ -72,7 +73,7 @@ auto cosine_embedding_loss(const X1& input1, const X2& input2, const Y& target,
   constexpr double eps = 1e-12;
   const V cos = etna::sum(a * b, dim) / etna::sqrt((etna::sum(etna::square(a), dim) + eps) *
                                                    (etna::sum(etna::square(b), dim) + eps));
-  const Tensor<T> pos = eval(cast<T>(y == T(1))), neg = eval(cast<T>(y == T(-1)));
+  const Tensor<T, D> pos = eval(cast<T>(y == T(1))), neg = eval(cast<T>(y == T(-1)));
   return nn::detail::reduce(pos * (1.0 - cos) + neg * etna::relu(cos - options.margin),
                             options.reduction);
 }

@@ -53,9 +53,10 @@ class LossWeight {
       : w_(Tensor<double>(cast<double>(w))) {}  // NOLINT: implicit
   bool defined() const { return w_.defined(); }
   const Shape& shape() const { return w_.shape(); }
-  template <class T>
-  Tensor<T> as() const {
-    return Tensor<T>(cast<T>(w_));
+  // As a tensor of T on device D (a copy to the GPU for cuda).
+  template <class T, class D = cpu>
+  Tensor<T, D> as() const {
+    return Tensor<T>(cast<T>(w_)).template to<D>();
   }
 
  private:

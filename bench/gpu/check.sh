@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The GPU check of issue 7, for a machine with an NVIDIA GPU (H100/H200): builds the CUDA tests
+# and the GPU benchmarks with nvcc for sm_90, runs every CUDA test, then etna's GPU benchmarks
+# and PyTorch's on the same card, prints a short table and writes logs. Within 8 minutes.
+#
+# Usage (repository root): bash bench/gpu/check.sh [--build-only | --run-only] [bench filter]
+#   --build-only: compile and link (needs nvcc, no GPU), e.g. on a build machine;
+#   --run-only: run binaries built earlier in build-gpu/ (rebuilds when they cannot load here).
+# Headers: the system's (Debian xtensor-dev, libxsimd-dev, nlohmann-json3-dev, catch2, zlib1g-dev)
+# or, on a machine without them, .deps/ as filled by scripts/gpu-deps.sh on a machine with them.
+# Host code is built for x86-64-v3 (HOST_ARCH=... to change) so binaries built elsewhere run.
+# Logs and results go to $OUT/gpu-check when OUT is set, else bench/results/gpu/.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+logs="${OUT:+$OUT/gpu-check}"
+logs="${logs:-$root/bench/results/gpu}"
+build="$root/build-gpu"
+mkdir -p "$logs" "$build"
+mode=all
+case "${1:-}" in --build-only) mode=build; shift ;; --run-only) mode=run; shift ;; esac
+filter="${1:-}"
+nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
+arch="${CUDA_ARCH:-sm_90}"
+start=$(date +%s)
+
+includes=(-I"$root/include" -I"$root/tests")
+libs=(-lcublas -lz -lpthread)
+if [[ -d "$root/.deps/include" ]]; then
+  includes+=(-isystem "$root/.deps/include")
+  libs=(-L"$root/.deps/lib" "${libs[@]}")
+fi
+flags=(-std=c++20 -O3 -arch="$arch" --extended-lambda --expt-relaxed-constexpr -DXTENSOR_USE_XSIMD
+       -DETNA_TEST_DATA_DIR="\"$root/tests/reference/fixtures\""
+       -Xcompiler=-march=${HOST_ARCH:-x86-64-v3},-fno-math-errno "${includes[@]}")
+
+echo "== GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown)"
+echo "== nvcc: $("$nvcc" --version | tail -1)"
+
+build_all() {
+# Every translation unit in parallel (one per core): the tests, their runner and the benchmark.
+  sources=(tests/cuda/*_test.cu tests/cuda/main.cu bench/gpu/etna_gpu_bench.cu)
+  compile_one() {
+    local src=$1 name
+    name=$(basename "$src" .cu)
+    if "$nvcc" "${flags[@]}" -c "$src" -o "$build/$name.o" >"$logs/build-$name.log" 2>&1; then
+      echo "built $src"
+    else
+      echo "FAILED to build $src (see $logs/build-$name.log)"
+      grep -m5 -A3 "error" "$logs/build-$name.log"
+      touch "$build/$name.failed"
+    fi
+  }
+  rm -f "$build"/*.failed
+  for src in "${sources[@]}"; do
+    while (( $(jobs -rp | wc -l) >= $(nproc) )); do wait -n; done
+    compile_one "$src" &
+  done
+  wait
+  build_failed=0
+  compgen -G "$build/*.failed" >/dev/null && build_failed=1
+  tests_obj=()
+  for s in tests/cuda/*_test.cu tests/cuda/main.cu; do tests_obj+=("$build/$(basename "$s" .cu).o"); done
+  "$nvcc" -arch="$arch" "${tests_obj[@]}" -o "$build/test_cuda" "${libs[@]}" >"$logs/link-tests.log" 2>&1 \
+    || { echo "FAILED to link test_cuda"; tail -20 "$logs/link-tests.log"; build_failed=1; }
+  "$nvcc" -arch="$arch" "$build/etna_gpu_bench.o" -o "$build/etna_gpu_bench" "${libs[@]}" \
+    >"$logs/link-bench.log" 2>&1 || { echo "FAILED to link etna_gpu_bench"; tail -20 "$logs/link-bench.log"; build_failed=1; }
+  echo "== build: $(( $(date +%s) - start )) s"
+}
+build_failed=0
+if [[ $mode == run ]]; then
+  for bin in test_cuda etna_gpu_bench; do
+    if [[ ! -x "$build/$bin" ]] || ldd "$build/$bin" | grep -q "not found"; then
+      echo "== $bin missing or cannot load here: building"; mode=all
+    fi
+  done
+fi
+[[ $mode != run ]] && build_all
+[[ $mode == build ]] && exit $build_failed
+
+tests_status="not run"
+if [[ -x "$build/test_cuda" ]]; then
+  "$build/test_cuda" --durations yes >"$logs/test_cuda.log" 2>&1
+  rc=$?
+  tests_status="$(grep -E '^(All tests passed|test cases:)' "$logs/test_cuda.log" | tail -1)"
+  [[ $rc -ne 0 ]] && { echo "CUDA tests FAILED (rc $rc):"; grep -B2 -A12 -E 'FAILED|REQUIRE|CHECK' "$logs/test_cuda.log" | head -80; }
+fi
+echo "== tests: $tests_status ($(( $(date +%s) - start )) s)"
+
+: >"$logs/etna.jsonl"; : >"$logs/torch.jsonl"
+[[ -x "$build/etna_gpu_bench" ]] && timeout 150 "$build/etna_gpu_bench" "$filter" >"$logs/etna.jsonl" 2>"$logs/etna_bench.err"
+echo "== etna bench done ($(( $(date +%s) - start )) s)"; tail -3 "$logs/etna_bench.err" 2>/dev/null
+timeout 150 python3 bench/gpu/torch_ref.py "$filter" >"$logs/torch.jsonl" 2>"$logs/torch_bench.err"
+echo "== torch bench done ($(( $(date +%s) - start )) s)"; tail -3 "$logs/torch_bench.err" 2>/dev/null
+
+python3 - "$logs" <<'PY'
+import json, sys, os
+logs = sys.argv[1]
+def load(p):
+    out = {}
+    for line in open(os.path.join(logs, p)):
+        line = line.strip()
+        if line.startswith("{"):
+            try: d = json.loads(line); out[d["case"]] = d
+            except Exception: pass
+    return out
+e, t = load("etna.jsonl"), load("torch.jsonl")
+targets = {"gpu/train/mlp784_b64_sgd_eager": 100, "gpu/train/mlp784_b64_sgd_graph": 50,
+           "gpu/train/mlp784_b4096_sgd_graph": 290, "gpu/train/mlp784_b256_adam_eager": 150,
+           "gpu/train/tiny_mlp_b32_sgd_eager": 40, "gpu/train/tiny_mlp_b32_sgd_graph": 20,
+           "gpu/train/wide_mlp_64x4_b65536": 400}
+rows = []
+with open(os.path.join(logs, "gpu.jsonl"), "w") as f:
+    for name in sorted(set(e) | set(t)):
+        a, b = e.get(name, {}), t.get(name, {})
+        r = {"case": name, "etna_us": a.get("etna_us"), "ref": b.get("ref"), "ref_us": b.get("ref_us"),
+             "device": a.get("device") or b.get("device")}
+        if a.get("etna_us") and b.get("ref_us"): r["ratio"] = round(a["etna_us"] / b["ref_us"], 3)
+        if "etna_gbs" in a: r["etna_gbs"] = a["etna_gbs"]
+        if "ref_gbs" in b: r["ref_gbs"] = b["ref_gbs"]
+        if name in targets: r["target_us"] = targets[name]
+        if name == "gpu/eltwise/chain_64M": r["target_gbs"] = 4000
+        f.write(json.dumps(r) + "\n"); rows.append(r)
+print(f"{'case':42s} {'etna us':>9s} {'torch us':>9s} {'ratio':>6s}  target")
+for r in rows:
+    tgt = f"<= {r['target_us']} us" if "target_us" in r else (f">= 4000 GB/s (etna {r.get('etna_gbs')}, torch {r.get('ref_gbs')})" if "target_gbs" in r else "")
+    fmt = lambda v: f"{v:9.1f}" if isinstance(v, (int, float)) else f"{'-':>9s}"
+    print(f"{r['case']:42s} {fmt(r['etna_us'])} {fmt(r['ref_us'])} {r.get('ratio', '-'):>6}  {tgt}")
+PY
+echo "== total: $(( $(date +%s) - start )) s; logs in $logs"
+[[ $build_failed -eq 0 && "$tests_status" == "All tests passed"* ]]

@@ -1,0 +1,152 @@
+// GPU benchmarks of etna (the cases of PERFORMANCE.md "GPU references"): the fused element-wise
+// chain's bandwidth and whole training steps (zero_grad, forward, loss, backward, optimizer
+// step), eager and captured as a CUDA graph. Prints one JSON object per case with etna's time;
+// bench/gpu/torch_ref.py measures PyTorch on the same card and bench/gpu/check.sh joins them.
+// Usage: etna_gpu_bench [filter]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <etna/cuda.hpp>
+
+namespace {
+
+namespace et = etna;
+namespace nn = etna::nn;
+using gpu = et::cuda;
+using I = std::int64_t;
+
+std::string device_name() {
+#if ETNA_CUDA_REAL
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) return prop.name;
+#endif
+  return "unknown";
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Median over 7 repetitions of `iters` calls, in microseconds per call (the GPU is drained
+// before and after each repetition, so asynchronous launches are fully counted).
+template <class F>
+double time_us(F&& f, int iters) {
+  for (int i = 0; i < 10; ++i) f();  // warm-up: allocator pool, cuBLAS handles, caches
+  gpu::synchronize();
+  std::vector<double> reps;
+  for (int r = 0; r < 7; ++r) {
+    const double t0 = now();
+    for (int i = 0; i < iters; ++i) f();
+    gpu::synchronize();
+    reps.push_back((now() - t0) / iters * 1e6);
+  }
+  std::sort(reps.begin(), reps.end());
+  return reps[reps.size() / 2];
+}
+
+void print_case(const std::string& name, double us, const std::string& extra = "") {
+  std::printf("{\"case\": \"%s\", \"etna_us\": %.2f, \"device\": \"%s\"%s}\n", name.c_str(), us,
+              device_name().c_str(), extra.c_str());
+  std::fflush(stdout);
+}
+
+void chain(const std::string& filter) {
+  const std::string name = "gpu/eltwise/chain_64M";
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  const I n = I{64} << 20;
+  auto a = et::rand<float, gpu>({n}), b = et::rand<float, gpu>({n}), c = et::rand<float, gpu>({n});
+  auto y = et::empty<float, gpu>({n});
+  const double us = time_us([&] { y.assign(a * b + et::exp(c) * 2.f); }, 20);
+  const double gbs = 4.0 * n * sizeof(float) / (us * 1e-6) / 1e9;
+  char extra[64];
+  std::snprintf(extra, sizeof extra, ", \"etna_gbs\": %.1f", gbs);
+  print_case(name, us, extra);
+}
+
+using Mlp784 = nn::Sequential<nn::Linear<784, 256, float, gpu>, nn::ReLU,
+                              nn::Linear<256, 256, float, gpu>, nn::ReLU,
+                              nn::Linear<256, 10, float, gpu>>;
+using TinyMlp = nn::Sequential<nn::Linear<2, 64, float, gpu>, nn::Tanh,
+                               nn::Linear<64, 64, float, gpu>, nn::Tanh,
+                               nn::Linear<64, 1, float, gpu>>;
+// tiny-cuda-nn style: 64 wide, 4 hidden layers, ReLU, MSE.
+using WideMlp = nn::Sequential<nn::Linear<64, 64, float, gpu>, nn::ReLU,
+                               nn::Linear<64, 64, float, gpu>, nn::ReLU,
+                               nn::Linear<64, 64, float, gpu>, nn::ReLU,
+                               nn::Linear<64, 64, float, gpu>, nn::ReLU,
+                               nn::Linear<64, 64, float, gpu>>;
+
+enum class Opt { sgd, adam };
+enum class Mode { eager, graph };
+
+template <class Net>
+void train_case(const std::string& filter, const std::string& name, I batch, Opt which, Mode mode,
+                bool classify) {
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  et::manual_seed(1);
+  Net net;
+  const I in = Net::static_in_features, out = Net::static_out_features;
+  const auto x = et::randn<float, gpu>({batch, in});
+  const auto labels = et::randint(0, out, {batch}).template to<gpu>();
+  const auto y = et::randn<float, gpu>({batch, out});
+  const float lr = which == Opt::sgd ? 0.01f : 1e-3f;
+  et::optim::SGD<float, gpu> sgd(net.parameters(), {.lr = lr});
+  et::optim::Adam<float, gpu> adam(net.parameters(), {.lr = lr});
+  auto step = [&] {
+    if (which == Opt::sgd) sgd.zero_grad();
+    else adam.zero_grad();
+    auto loss = classify ? et::nn::cross_entropy(net(x), labels) : et::nn::mse_loss(net(x), y);
+    loss.backward();
+    if (which == Opt::sgd) sgd.step();
+    else adam.step();
+  };
+  const int iters = batch >= 4096 ? 200 : 500;
+  if (mode == Mode::eager) {
+    print_case(name, time_us(step, iters));
+  } else {
+    for (int i = 0; i < 3; ++i) step();  // eager warm-up outside the capture
+    gpu::synchronize();
+    gpu::Graph g = gpu::capture(step);
+    print_case(name, time_us([&] { g.replay(); }, iters));
+  }
+}
+
+void infer_case(const std::string& filter) {
+  const std::string name = "gpu/infer/mlp784_b1";
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  et::manual_seed(1);
+  Mlp784 net;
+  net.eval();
+  const auto x = et::randn<float, gpu>({1, 784});
+  et::Tensor<float, gpu> logits;
+  print_case(name, time_us([&] {
+               et::no_grad guard;
+               logits = et::Tensor<float, gpu>(net(x).value());
+             }, 2000));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string filter = argc > 1 ? argv[1] : "";
+  if (!gpu::is_available()) {
+    std::printf("{\"case\": \"gpu/*\", \"note\": \"skipped: no CUDA device\"}\n");
+    return 0;
+  }
+  chain(filter);
+  train_case<Mlp784>(filter, "gpu/train/mlp784_b64_sgd_eager", 64, Opt::sgd, Mode::eager, true);
+  train_case<Mlp784>(filter, "gpu/train/mlp784_b64_sgd_graph", 64, Opt::sgd, Mode::graph, true);
+  train_case<Mlp784>(filter, "gpu/train/mlp784_b256_adam_eager", 256, Opt::adam, Mode::eager, true);
+  train_case<Mlp784>(filter, "gpu/train/mlp784_b256_adam_graph", 256, Opt::adam, Mode::graph, true);
+  train_case<Mlp784>(filter, "gpu/train/mlp784_b4096_sgd_eager", 4096, Opt::sgd, Mode::eager, true);
+  train_case<Mlp784>(filter, "gpu/train/mlp784_b4096_sgd_graph", 4096, Opt::sgd, Mode::graph, true);
+  train_case<TinyMlp>(filter, "gpu/train/tiny_mlp_b32_sgd_eager", 32, Opt::sgd, Mode::eager, false);
+  train_case<TinyMlp>(filter, "gpu/train/tiny_mlp_b32_sgd_graph", 32, Opt::sgd, Mode::graph, false);
+  train_case<WideMlp>(filter, "gpu/train/wide_mlp_64x4_b65536", 65536, Opt::sgd, Mode::graph, false);
+  train_case<WideMlp>(filter, "gpu/train/wide_mlp_64x4_b65536_eager", 65536, Opt::sgd, Mode::eager, false);
+  infer_case(filter);
+  return 0;
+}
