@@ -123,7 +123,7 @@ void infer_case(const std::string& filter) {
   const auto x = et::randn<float, gpu>({1, 784});
   et::Tensor<float, gpu> logits;
   print_case(name, time_us([&] {
-               et::no_grad guard;
+               et::NoGradGuard guard;
                logits = et::Tensor<float, gpu>(net(x).value());
              }, 2000));
 }

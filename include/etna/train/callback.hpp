@@ -130,12 +130,15 @@ struct unwrap_ref<std::reference_wrapper<C>> {
 
 // A callback: a type with at least one of Callback's hooks (with or without the TrainState
 // argument). std::ref(cb) passes a callback by reference, to read its state after fit.
+// (A plain expression, not an immediately invoked lambda: nvcc's front end does not evaluate a
+// lambda in a concept's definition reliably.)
 template <class C>
-concept CallbackType = [] {
-  using U = typename detail::unwrap_ref<std::remove_cvref_t<C>>::type;
-  return detail::has_train_begin<U> || detail::has_train_end<U> || detail::has_epoch_begin<U> ||
-         detail::has_epoch_end<U> || detail::has_batch_end<U>;
-}();
+using callback_target_t = typename detail::unwrap_ref<std::remove_cvref_t<C>>::type;
+template <class C>
+concept CallbackType =
+    detail::has_train_begin<callback_target_t<C>> || detail::has_train_end<callback_target_t<C>> ||
+    detail::has_epoch_begin<callback_target_t<C>> || detail::has_epoch_end<callback_target_t<C>> ||
+    detail::has_batch_end<callback_target_t<C>>;
 
 // Any callback as one value type, so that FitOptions::callbacks is a plain vector built from a
 // braced list of different callback types. The callback is moved into shared storage once:
