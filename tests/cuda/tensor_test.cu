@@ -57,6 +57,44 @@ TEST_CASE("cuda element-wise expressions match the cpu backend") {
   }
 }
 
+TEST_CASE("cuda large flat expressions take the vector path and match the cpu") {
+  et::manual_seed(11);
+  const std::int64_t n = 100003;  // not a multiple of the 4 lanes: a tail remains
+  const auto a = et::randn<float>({n}), b = et::rand<float>({n});
+  const auto da = a.to<gpu>(), db = b.to<gpu>();
+  SECTION("aligned operands, scalar broadcast and a comparison") {
+    et::Tensor<float, gpu> y = et::where(da > 0.f, da * db, et::exp(db)) + 2.f;
+    et::Tensor<float> ref = et::where(a > 0.f, a * b, et::exp(b)) + 2.f;
+    ETNA_REQUIRE_MATCHES_CPU(y, ref, 1e-6);
+  }
+  SECTION("a broadcast one-element tensor") {
+    const auto s = et::full<float>({1}, 3.f);
+    et::Tensor<float, gpu> y = da * s.to<gpu>();
+    et::Tensor<float> ref = a * s;
+    ETNA_REQUIRE_MATCHES_CPU(y, ref, 1e-6);
+  }
+  SECTION("misaligned views fall back to the element kernel") {
+    et::Tensor<float, gpu> y = da.slice(0, 1, n) + db.slice(0, 0, n - 1);
+    et::Tensor<float> ref = a.slice(0, 1, n) + b.slice(0, 0, n - 1);
+    ETNA_REQUIRE_MATCHES_CPU(y, ref, 1e-6);
+    auto dst = et::zeros<float, gpu>({n + 1});
+    dst.slice(0, 1, n + 1).assign(da * 2.f);
+    et::Tensor<float> ref2 = a * 2.f;
+    const et::Tensor<float, gpu> written = dst.slice(0, 1, n + 1) * 1.f;
+    ETNA_REQUIRE_MATCHES_CPU(written, ref2, 1e-6);
+  }
+  SECTION("double and integer element types") {
+    const auto ad = a.to<double>();
+    et::Tensor<double, gpu> y = et::tanh(ad.to<gpu>()) * 0.5;
+    et::Tensor<double> ref = et::tanh(ad) * 0.5;
+    ETNA_REQUIRE_MATCHES_CPU(y, ref, 1e-12);
+    const auto i = et::randint(0, 100, {n});
+    et::Tensor<std::int64_t, gpu> yi = i.to<gpu>() * std::int64_t{3} + std::int64_t{1};
+    et::Tensor<std::int64_t> refi = i * std::int64_t{3} + std::int64_t{1};
+    ETNA_REQUIRE_MATCHES_CPU(yi, refi, 0.5);
+  }
+}
+
 TEST_CASE("cuda factories, item and conversions") {
   auto z = et::zeros<float, gpu>({3, 4});
   auto o = et::ones<double, gpu>({5});

@@ -55,6 +55,16 @@ struct Space {
   }
 };
 
+// Four consecutive elements, loaded and stored as one vector access where aligned: the flat
+// contiguous path moves 16 bytes per thread and instruction instead of 4 (fewer, wider memory
+// transactions in flight per thread is what a bandwidth-bound kernel needs to approach the
+// device's copy bandwidth).
+inline constexpr int kLanes = 4;
+template <class T>
+struct alignas(kLanes * sizeof(T)) Lanes {
+  T v[kLanes];
+};
+
 // Device evaluators mirror the CPU's: Leaf (pointer + strides), Const (value), Apply (functor +
 // children). They are trivially copyable, passed to kernels by value. `strides` is host-side
 // set-up only; `st` holds the collapsed strides the kernel reads.
@@ -71,6 +81,15 @@ struct DeviceLeafEvaluator {
     for (int d = 0; d < kMaxDims; ++d) off += p.c[d] * st[d];  // unused dims have stride 0
     return base[off];
   }
+  // Elements i .. i + kLanes - 1 on the flat path (stride 1, aligned; or stride 0).
+  ETNA_HD Lanes<T> lanes(std::int64_t i) const {
+    if (st[0] == 0) return Lanes<T>{{base[0], base[0], base[0], base[0]}};
+    return *reinterpret_cast<const Lanes<T>*>(base + i);
+  }
+  bool lanes_ok() const {
+    return st[0] == 0 ||
+           (st[0] == 1 && reinterpret_cast<std::uintptr_t>(base) % alignof(Lanes<T>) == 0);
+  }
 };
 
 template <class T, class D>
@@ -85,6 +104,8 @@ struct DeviceEvaluator<expr::Const<T>> {
   ETNA_HD T scalar(const Pos<Flat>&) const {
     return value;
   }
+  ETNA_HD Lanes<T> lanes(std::int64_t) const { return Lanes<T>{{value, value, value, value}}; }
+  bool lanes_ok() const { return true; }
 };
 
 template <class Op, class... Args>
@@ -98,6 +119,23 @@ struct DeviceEvaluator<expr::Apply<Op, Args...>> {
   template <bool Flat, std::size_t... I>
   ETNA_HD auto scalar_impl(const Pos<Flat>& p, std::index_sequence<I...>) const {
     return op(std::get<I>(args).scalar(p)...);
+  }
+  using value_type = typename expr::Apply<Op, Args...>::value_type;
+  ETNA_HD Lanes<value_type> lanes(std::int64_t i) const {
+    return lanes_impl(i, std::index_sequence_for<Args...>{});
+  }
+  template <std::size_t... I>
+  ETNA_HD Lanes<value_type> lanes_impl(std::int64_t i, std::index_sequence<I...>) const {
+    return apply_lanes(std::get<I>(args).lanes(i)...);
+  }
+  template <class... L>
+  ETNA_HD Lanes<value_type> apply_lanes(const L&... in) const {
+    Lanes<value_type> r;
+    for (int k = 0; k < kLanes; ++k) r.v[k] = op(in.v[k]...);
+    return r;
+  }
+  bool lanes_ok() const {
+    return std::apply([](const auto&... a) { return (a.lanes_ok() && ...); }, args);
   }
 };
 
@@ -211,13 +249,41 @@ struct EvaluateKernel {
   }
 };
 
+// The flat contiguous path with vector accesses: thread j < n / kLanes handles elements
+// kLanes j .. kLanes j + kLanes - 1, the few threads after them one tail element each.
+template <class T, class Ev>
+struct LanesKernel {
+  T* out;
+  Ev ev;
+  std::int64_t groups;  // n / kLanes
+  ETNA_HD void operator()(std::int64_t j) const {
+    if (j < groups) {
+      const auto in = ev.lanes(j * kLanes);
+      Lanes<T> r;
+      for (int k = 0; k < kLanes; ++k) r.v[k] = static_cast<T>(in.v[k]);
+      *reinterpret_cast<Lanes<T>*>(out + j * kLanes) = r;
+    } else {
+      const std::int64_t i = groups * kLanes + (j - groups);
+      out[i] = static_cast<T>(ev.scalar(Pos<true>{i, {}}));
+    }
+  }
+};
+
+// Below this size a launch costs more than the memory traffic: the plain kernel serves.
+inline constexpr std::int64_t kLanesMinElements = 1 << 14;
+
 template <class T, class E>
 void evaluate(T* out, Shape out_strides, const Shape& out_shape, const E& e) {
   const std::int64_t n = out_shape.numel();
   if (n == 0) return;
   require_device();
   const auto b = bind(e, out_shape, out_strides);
-  if (b.flat)
+  if (b.flat && n >= kLanesMinElements && b.space.out_strides[0] == 1 &&
+      reinterpret_cast<std::uintptr_t>(out) % alignof(Lanes<T>) == 0 && b.ev.lanes_ok()) {
+    const std::int64_t groups = n / kLanes;
+    for_each_index(groups + (n - groups * kLanes),
+                   LanesKernel<T, DeviceEvaluator<E>>{out, b.ev, groups});
+  } else if (b.flat)
     for_each_index(n, EvaluateKernel<T, DeviceEvaluator<E>, true>{out, b.ev, b.space});
   else
     for_each_index(n, EvaluateKernel<T, DeviceEvaluator<E>, false>{out, b.ev, b.space});
