@@ -8,6 +8,9 @@
 #   --run-only: run binaries built earlier in build-gpu/ (rebuilds when they cannot load here).
 # Headers: the system's (Debian xtensor-dev, libxsimd-dev, nlohmann-json3-dev, catch2, zlib1g-dev)
 # or, on a machine without them, .deps/ as filled by scripts/gpu-deps.sh on a machine with them.
+# PYTHON names the interpreter with PyTorch (default python3).
+# Device time is scarce: build here with --build-only, then carry build-gpu/test_cuda,
+# build-gpu/etna_gpu_bench and .deps/ (the .o files are not needed) and use --run-only there.
 # Host code is built for x86-64-v3 (HOST_ARCH=... to change) so binaries built elsewhere run.
 # Logs and results go to $OUT/gpu-check when OUT is set, else bench/results/gpu/.
 set -uo pipefail
@@ -83,14 +86,18 @@ if [[ -x "$build/test_cuda" ]]; then
   "$build/test_cuda" --durations yes >"$logs/test_cuda.log" 2>&1
   rc=$?
   tests_status="$(grep -E '^(All tests passed|test cases:)' "$logs/test_cuda.log" | tail -1)"
-  [[ $rc -ne 0 ]] && { echo "CUDA tests FAILED (rc $rc):"; grep -B2 -A12 -E 'FAILED|REQUIRE|CHECK' "$logs/test_cuda.log" | head -80; }
+  if [[ $rc -eq 77 ]]; then
+    tests_status="skipped: no CUDA device"
+  elif [[ $rc -ne 0 ]]; then
+    echo "CUDA tests FAILED (rc $rc):"; grep -B2 -A12 -E 'FAILED|REQUIRE|CHECK' "$logs/test_cuda.log" | head -80
+  fi
 fi
 echo "== tests: $tests_status ($(( $(date +%s) - start )) s)"
 
 : >"$logs/etna.jsonl"; : >"$logs/torch.jsonl"
 [[ -x "$build/etna_gpu_bench" ]] && timeout 150 "$build/etna_gpu_bench" "$filter" >"$logs/etna.jsonl" 2>"$logs/etna_bench.err"
 echo "== etna bench done ($(( $(date +%s) - start )) s)"; tail -3 "$logs/etna_bench.err" 2>/dev/null
-timeout 150 python3 bench/gpu/torch_ref.py "$filter" >"$logs/torch.jsonl" 2>"$logs/torch_bench.err"
+timeout 150 "${PYTHON:-python3}" bench/gpu/torch_ref.py "$filter" >"$logs/torch.jsonl" 2>"$logs/torch_bench.err"
 echo "== torch bench done ($(( $(date +%s) - start )) s)"; tail -3 "$logs/torch_bench.err" 2>/dev/null
 
 python3 - "$logs" <<'PY'
