@@ -68,31 +68,46 @@ struct IncrementSteps {
   ETNA_HD void operator()(std::int64_t k) const { *t.step[k] += T(1); }
 };
 
-// Splits the slots into tables and launches (step increment, then) the update per table.
-template <class T, class Rule>
-void launch_chunks(const std::vector<OptimSlot<T>>& slots, const Rule& rule, bool has_step) {
-  for (std::size_t start = 0; start < slots.size(); start += kTableSize) {
+// Splits `count` tensors into tables of up to kTableSize: fill(t, k, s) puts tensor s in slot k,
+// numel(s) is its size; then launch(t, total elements) runs once per table.
+template <class T, class Fill, class Numel, class Launch>
+void for_each_table(std::size_t count, const Fill& fill, const Numel& numel, const Launch& launch) {
+  for (std::size_t start = 0; start < count; start += kTableSize) {
     Table<T> t;
     std::memset(static_cast<void*>(&t), 0, sizeof t);
     std::int64_t total = 0;
-    const std::size_t stop = std::min(slots.size(), start + kTableSize);
+    const std::size_t stop = std::min(count, start + kTableSize);
     for (std::size_t s = start; s < stop; ++s) {
       const int k = static_cast<int>(s - start);
-      const OptimSlot<T>& slot = slots[s];
-      t.param[k] = slot.param;
-      t.grad[k] = slot.grad;
-      t.s0[k] = slot.state[0];
-      t.s1[k] = slot.state[1];
-      t.s2[k] = slot.state[2];
-      t.step[k] = slot.step;
-      t.first[k] = slot.first ? 1 : 0;
-      total += slot.numel;
+      fill(t, k, s);
+      total += numel(s);
       t.end[k] = total;
     }
     t.count = static_cast<int>(stop - start);
-    if (has_step) for_each_index(t.count, IncrementSteps<T>{t});
-    for_each_index(total, MultiTensor<T, Rule>{t, rule});
+    launch(t, total);
   }
+}
+
+// Launches (the step increment, then) the update, one table at a time.
+template <class T, class Rule>
+void launch_chunks(const std::vector<OptimSlot<T>>& slots, const Rule& rule, bool has_step) {
+  for_each_table<T>(
+      slots.size(),
+      [&](Table<T>& t, int k, std::size_t s) {
+        const OptimSlot<T>& slot = slots[s];
+        t.param[k] = slot.param;
+        t.grad[k] = slot.grad;
+        t.s0[k] = slot.state[0];
+        t.s1[k] = slot.state[1];
+        t.s2[k] = slot.state[2];
+        t.step[k] = slot.step;
+        t.first[k] = slot.first ? 1 : 0;
+      },
+      [&](std::size_t s) { return slots[s].numel; },
+      [&](const Table<T>& t, std::int64_t total) {
+        if (has_step) for_each_index(t.count, IncrementSteps<T>{t});
+        for_each_index(total, MultiTensor<T, Rule>{t, rule});
+      });
 }
 
 // The update rules: the same arithmetic as the CPU kernels in optim/*.hpp, one element each.
@@ -314,34 +329,27 @@ void total_norm(const std::vector<const T*>& xs, const std::vector<std::int64_t>
   using namespace optim_detail;
   const int mode = std::isinf(norm_type) ? 1 : (norm_type == 2 ? 0 : 2);
   for_each_index(1, ZeroDouble{total});
-  for (std::size_t start = 0; start < xs.size(); start += kTableSize) {
-    Table<T> t;
-    std::memset(static_cast<void*>(&t), 0, sizeof t);
-    std::int64_t n = 0;
-    const std::size_t stop = std::min(xs.size(), start + kTableSize);
-    for (std::size_t s = start; s < stop; ++s) {
-      t.grad[s - start] = xs[s];
-      n += ns[s];
-      t.end[s - start] = n;
-    }
-    t.count = static_cast<int>(stop - start);
-    if (n == 0) continue;
+  for_each_table<T>(
+      xs.size(), [&](Table<T>& t, int k, std::size_t s) { t.grad[k] = xs[s]; },
+      [&](std::size_t s) { return ns[s]; },
+      [&](const Table<T>& t, std::int64_t n) {
+        if (n == 0) return;
 #if ETNA_CUDA_REAL
-    const int blocks = static_cast<int>(std::min<std::int64_t>((n + kBlock - 1) / kBlock, 1024));
-    total_norm_kernel<T><<<blocks, kBlock, 0, stream()>>>(t, n, mode, norm_type, total);
-    check_launch("total_norm_kernel");
+        const int blocks = static_cast<int>(std::min<std::int64_t>((n + kBlock - 1) / kBlock, 1024));
+        total_norm_kernel<T><<<blocks, kBlock, 0, stream()>>>(t, n, mode, norm_type, total);
+        check_launch("total_norm_kernel");
 #else
-    // Emulated device memory is host memory: the same sum, computed in order.
-    double acc = *total;
-    for (std::int64_t i = 0; i < n; ++i) {
-      std::int64_t j = 0;
-      const int k = t.find(i, j);
-      const double term = norm_term(std::fabs(static_cast<double>(t.grad[k][j])), mode, norm_type);
-      acc = mode == 1 ? (acc < term || std::isnan(term) ? term : acc) : acc + term;
-    }
-    *total = acc;
+        // Emulated device memory is host memory: the same sum, computed in order.
+        double acc = *total;
+        for (std::int64_t i = 0; i < n; ++i) {
+          std::int64_t j = 0;
+          const int k = t.find(i, j);
+          const double term = norm_term(std::fabs(static_cast<double>(t.grad[k][j])), mode, norm_type);
+          acc = mode == 1 ? (acc < term || std::isnan(term) ? term : acc) : acc + term;
+        }
+        *total = acc;
 #endif
-  }
+      });
   for_each_index(1, FinishNorm{total, mode, norm_type});
 }
 
@@ -349,19 +357,12 @@ template <class T>
 void scale_by_norm(const std::vector<T*>& xs, const std::vector<std::int64_t>& ns, double max_norm,
                    const double* total) {
   using namespace optim_detail;
-  for (std::size_t start = 0; start < xs.size(); start += kTableSize) {
-    Table<T> t;
-    std::memset(static_cast<void*>(&t), 0, sizeof t);
-    std::int64_t n = 0;
-    const std::size_t stop = std::min(xs.size(), start + kTableSize);
-    for (std::size_t s = start; s < stop; ++s) {
-      t.param[s - start] = xs[s];
-      n += ns[s];
-      t.end[s - start] = n;
-    }
-    t.count = static_cast<int>(stop - start);
-    for_each_index(n, ScaleByNorm<T>{t, max_norm, total});
-  }
+  for_each_table<T>(
+      xs.size(), [&](Table<T>& t, int k, std::size_t s) { t.param[k] = xs[s]; },
+      [&](std::size_t s) { return ns[s]; },
+      [&](const Table<T>& t, std::int64_t n) {
+        for_each_index(n, ScaleByNorm<T>{t, max_norm, total});
+      });
 }
 
 }  // namespace etna::cuda_backend
