@@ -23,6 +23,7 @@
 #include "etna/backend/cuda/shape_ops.hpp"
 #include "etna/backend/cuda/autograd.hpp"
 #include "etna/backend/cuda/nn.hpp"
+#include "etna/backend/cuda/conv.hpp"
 #include "etna/backend/cuda/pooling.hpp"
 #include "etna/backend/cuda/optim.hpp"
 #include "etna/backend/cuda/data_loader.hpp"
