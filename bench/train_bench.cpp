@@ -37,6 +37,16 @@ torch::nn::Sequential torch_mlp784() {
                                torch::nn::Linear(256, 256), torch::nn::ReLU(),
                                torch::nn::Linear(256, 10));
 }
+// LeNet-5 as et::nn::models::LeNet5 defines it (padding 2, ReLU, max pooling).
+using LeNet = et::nn::models::LeNet5<>;
+torch::nn::Sequential torch_lenet() {
+  namespace tn = torch::nn;
+  return tn::Sequential(tn::Conv2d(tn::Conv2dOptions(1, 6, 5).padding(2)), tn::ReLU(),
+                        tn::MaxPool2d(tn::MaxPool2dOptions(2)), tn::Conv2d(6, 16, 5), tn::ReLU(),
+                        tn::MaxPool2d(tn::MaxPool2dOptions(2)), tn::Flatten(),
+                        tn::Linear(400, 120), tn::ReLU(), tn::Linear(120, 84), tn::ReLU(),
+                        tn::Linear(84, 10));
+}
 torch::nn::Sequential torch_tiny_mlp() {
   return torch::nn::Sequential(torch::nn::Linear(2, 64), torch::nn::Tanh(),
                                torch::nn::Linear(64, 64), torch::nn::Tanh(),
@@ -95,21 +105,26 @@ eb::TimingOptions timing() {
 
 enum class Opt { sgd, adam };
 
-// One training step per call on a fixed batch. The MLP 784 cases use cross-entropy on random
-// labels, the tiny ones MSE on random targets. Gradients are cleared as each library's user
+// One training step per call on a fixed batch of samples of shape `sample` (the network's input
+// features when empty). The MLP 784 and LeNet cases use cross-entropy on random labels, the tiny
+// ones MSE on random targets. Gradients are cleared as each library's user
 // clears them by default: etna's zero_grad() sets them to none (PyTorch 2 semantics),
 // libtorch 1.13's Optimizer::zero_grad() zeroes them in place.
 template <class Net>
 void train_case(const std::string& name, I batch, Opt which, double target, bool classify,
-                torch::nn::Sequential tnet) {
+                torch::nn::Sequential tnet, std::vector<I> sample = {},
+                const std::string& what = "") {
   et::manual_seed(1);
   Net net;
   copy_params(net, tnet);
-  const I in = Net::static_in_features, out = Net::static_out_features;
-  const et::Tensor<float> x = et::randn<float>({batch, in});
+  const I out = Net::static_out_features;
+  if (sample.empty()) sample = {Net::static_in_features};
+  std::vector<I> x_shape{batch};
+  x_shape.insert(x_shape.end(), sample.begin(), sample.end());
+  const et::Tensor<float> x = et::randn<float>(et::Shape(x_shape.begin(), x_shape.end()));
   const et::Tensor<std::int64_t> labels = et::randint(0, out, {batch});
   const et::Tensor<float> y = et::randn<float>({batch, out});
-  const torch::Tensor tx = as_torch(x, {batch, in});
+  const torch::Tensor tx = as_torch(x, x_shape);
   const torch::Tensor ty = as_torch(y, {batch, out});
   const torch::Tensor tlabels =
       torch::from_blob(const_cast<std::int64_t*>(labels.data()), {batch}, torch::kLong).clone();
@@ -150,8 +165,9 @@ void train_case(const std::string& name, I batch, Opt which, double target, bool
   const double diff = std::abs(etna_loss - ref_loss);
   const auto s = eb::time_interleaved({etna_step, ref_step}, timing());
   report(name, s, target, diff,
-         std::string(classify ? "MLP 784-256-256-10 ReLU, cross-entropy on random labels"
-                              : "MLP 2-64-64-1 tanh, MSE on random targets") +
+         (!what.empty() ? what
+                         : classify ? "MLP 784-256-256-10 ReLU, cross-entropy on random labels"
+                                    : "MLP 2-64-64-1 tanh, MSE on random targets") +
              ", batch " + std::to_string(batch) + ", " +
              (which == Opt::sgd ? "SGD lr 0.01" : "Adam lr 1e-3") +
              "; one call = zero_grad + forward + loss + backward + step (etna: typed "
@@ -208,6 +224,11 @@ int main(int argc, char** argv) {
     train_case<TinyMlp>("cpu/train/tiny_mlp_b32_sgd", 32, Opt::sgd, 0.12, false, torch_tiny_mlp());
   if (run("cpu/train/tiny_mlp_b32_adam"))
     train_case<TinyMlp>("cpu/train/tiny_mlp_b32_adam", 32, Opt::adam, 0.1, false, torch_tiny_mlp());
+  if (run("cpu/train/lenet_b64_sgd"))
+    train_case<LeNet>("cpu/train/lenet_b64_sgd", 64, Opt::sgd, 0.6, true, torch_lenet(),
+                      {1, 28, 28},
+                      "LeNet-5 (conv 1-6 5x5 pad 2, ReLU, maxpool 2, conv 6-16 5x5, ReLU, maxpool "
+                      "2, 400-120-84-10 ReLU) on [64, 1, 28, 28], cross-entropy on random labels");
   if (run("cpu/infer/mlp784_b1")) infer_case<Mlp784>("cpu/infer/mlp784_b1", 0.65, torch_mlp784());
   if (run("cpu/infer/tiny_mlp_b1"))
     infer_case<TinyMlp>("cpu/infer/tiny_mlp_b1", 0.05, torch_tiny_mlp());

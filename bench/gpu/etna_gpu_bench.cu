@@ -79,6 +79,8 @@ using WideMlp = nn::Sequential<nn::Linear<64, 64, float, gpu>, nn::ReLU,
                                nn::Linear<64, 64, float, gpu>, nn::ReLU,
                                nn::Linear<64, 64, float, gpu>>;
 
+using LeNet = nn::models::LeNet5<float, gpu>;
+
 enum class Opt { sgd, adam };
 enum class Mode { eager, graph };
 
@@ -89,7 +91,9 @@ void train_case(const std::string& filter, const std::string& name, I batch, Opt
   et::manual_seed(1);
   Net net;
   const I in = Net::static_in_features, out = Net::static_out_features;
-  const auto x = et::randn<float, gpu>({batch, in});
+  // LeNet takes images [N, 1, 28, 28]; the MLPs feature rows [N, in].
+  const auto x = Net::static_sample_shape.rank == 3 ? et::randn<float, gpu>({batch, 1, 28, 28})
+                                                    : et::randn<float, gpu>({batch, in});
   const auto labels = et::randint(0, out, {batch}).template to<gpu>();
   const auto y = et::randn<float, gpu>({batch, out});
   const float lr = which == Opt::sgd ? 0.01f : 1e-3f;
@@ -143,6 +147,8 @@ int main(int argc, char** argv) {
   train_case<Mlp784>(filter, "gpu/train/mlp784_b256_adam_graph", 256, Opt::adam, Mode::graph, true);
   train_case<Mlp784>(filter, "gpu/train/mlp784_b4096_sgd_eager", 4096, Opt::sgd, Mode::eager, true);
   train_case<Mlp784>(filter, "gpu/train/mlp784_b4096_sgd_graph", 4096, Opt::sgd, Mode::graph, true);
+  train_case<LeNet>(filter, "gpu/train/lenet_b64_sgd_eager", 64, Opt::sgd, Mode::eager, true);
+  train_case<LeNet>(filter, "gpu/train/lenet_b64_sgd_graph", 64, Opt::sgd, Mode::graph, true);
   train_case<TinyMlp>(filter, "gpu/train/tiny_mlp_b32_sgd_eager", 32, Opt::sgd, Mode::eager, false);
   train_case<TinyMlp>(filter, "gpu/train/tiny_mlp_b32_sgd_graph", 32, Opt::sgd, Mode::graph, false);
   train_case<WideMlp>(filter, "gpu/train/wide_mlp_64x4_b65536", 65536, Opt::sgd, Mode::graph, false);

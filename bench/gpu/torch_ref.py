@@ -51,6 +51,13 @@ def mlp784():
                          nn.Linear(256, 10))
 
 
+def lenet():
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                         nn.Linear(84, 10))
+
+
 def tiny():
     return nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
                          nn.Linear(64, 1))
@@ -66,9 +73,11 @@ def wide():
 def train(name, make, batch, opt, graph, classify):
     torch.manual_seed(1)
     net = make().to(dev)
-    n_in = net[0].in_features
     n_out = net[-1].out_features
-    x = torch.randn(batch, n_in, device=dev)
+    if isinstance(net[0], nn.Conv2d):
+        x = torch.randn(batch, 1, 28, 28, device=dev)
+    else:
+        x = torch.randn(batch, net[0].in_features, device=dev)
     labels = torch.randint(0, n_out, (batch,), device=dev)
     y = torch.randn(batch, n_out, device=dev)
     if opt == "sgd":
@@ -122,6 +131,8 @@ def main():
         ("gpu/train/mlp784_b256_adam_graph", lambda n: train(n, mlp784, 256, "adam", True, True)),
         ("gpu/train/mlp784_b4096_sgd_eager", lambda n: train(n, mlp784, 4096, "sgd", False, True)),
         ("gpu/train/mlp784_b4096_sgd_graph", lambda n: train(n, mlp784, 4096, "sgd", True, True)),
+        ("gpu/train/lenet_b64_sgd_eager", lambda n: train(n, lenet, 64, "sgd", False, True)),
+        ("gpu/train/lenet_b64_sgd_graph", lambda n: train(n, lenet, 64, "sgd", True, True)),
         ("gpu/train/tiny_mlp_b32_sgd_eager", lambda n: train(n, tiny, 32, "sgd", False, False)),
         ("gpu/train/tiny_mlp_b32_sgd_graph", lambda n: train(n, tiny, 32, "sgd", True, False)),
         ("gpu/train/wide_mlp_64x4_b65536", lambda n: train(n, wide, 65536, "sgd", True, False)),

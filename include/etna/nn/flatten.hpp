@@ -9,6 +9,7 @@
 #include "etna/autograd/ops/views.hpp"
 #include "etna/nn/layer_traits.hpp"
 #include "etna/nn/module.hpp"
+#include "etna/nn/static_shape.hpp"
 
 namespace etna::nn {
 
@@ -17,6 +18,13 @@ namespace etna::nn {
 struct Flatten : Module<Flatten> {
   std::int64_t start_dim = 1, end_dim = -1;
   Flatten() = default;
+  // A known sample shape [C, H, W] becomes [C*H*W]. This assumes the default dimensions (a
+  // Flatten built with others is checked at run time by the layers after it).
+  template <SampleShape S>
+  static constexpr SampleShape static_output_shape() {
+    if constexpr (!S.known()) return kUnknownShape;
+    else return sample_shape(S.complete() ? S.numel() : 0);
+  }
   explicit Flatten(std::int64_t start, std::int64_t end = -1) : start_dim(start), end_dim(end) {}
 
   // A Var (or Var expression) gives a Var whose gradient is reshaped back; a tensor, a tensor.

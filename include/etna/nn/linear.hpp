@@ -9,6 +9,7 @@
 #include "etna/nn/functional/linear.hpp"
 #include "etna/nn/init.hpp"
 #include "etna/nn/module.hpp"
+#include "etna/nn/static_shape.hpp"
 
 namespace etna::nn {
 
@@ -22,6 +23,25 @@ class Linear : public Module<Linear<In, Out, T, D>> {
  public:
   static constexpr std::int64_t static_in_features = In;
   static constexpr std::int64_t static_out_features = Out;
+
+  // Acts on the last dimension: a known sample shape [..., In] becomes [..., Out].
+  template <SampleShape S>
+  static constexpr SampleShape static_output_shape() {
+    if constexpr (In == 0 || !S.known()) {
+      return kUnknownShape;
+    } else {
+      if constexpr (S.rank == 0) {
+        static_assert(input_rank_must_match<Linear, 1, S.rank>::value);
+        return kUnknownShape;
+      } else {
+        if constexpr (S[S.rank - 1] > 0)
+          static_assert(input_features_must_match<Linear, In, S[S.rank - 1]>::value);
+        SampleShape out = S;
+        out.dims[static_cast<std::size_t>(S.rank - 1)] = Out;
+        return out;
+      }
+    }
+  }
 
   Var<T, D> weight;  // [out_features, in_features]
   Var<T, D> bias;    // [out_features]; undefined without bias

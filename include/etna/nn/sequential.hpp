@@ -10,6 +10,7 @@
 
 #include "etna/nn/layer_traits.hpp"
 #include "etna/nn/module.hpp"
+#include "etna/nn/static_shape.hpp"
 
 namespace etna::nn {
 namespace detail {
@@ -81,10 +82,20 @@ class Sequential : public Module<Sequential<L...>> {
                 "et::nn::Sequential<...>: every element must be an etna layer (a type derived "
                 "from et::nn::Module<itself> that registers its members with ETNA_MODULE)");
   static_assert(detail::sequential_sizes<detail::SequentialInput, 0, L...>::value);
+  // A chain that starts with nn::Input<...> has known sample shapes: this checks every layer.
+  static_assert(chain_output_shape<kUnknownShape, L...>::value.rank >= -1);
 
  public:
   static constexpr std::int64_t static_in_features = detail::first_layer_sizes<L...>::in;
   static constexpr std::int64_t static_out_features = detail::chain_out_features<0, L...>::value;
+
+  // The sample shape after the whole chain, for a chain nested in a checked network.
+  template <SampleShape S>
+  static constexpr SampleShape static_output_shape() {
+    return chain_output_shape<S, L...>::value;
+  }
+  // The sample shape this network produces when it starts with nn::Input (else rank -1).
+  static constexpr SampleShape static_sample_shape = chain_output_shape<kUnknownShape, L...>::value;
 
   // Every layer default-constructed (typed layers: PyTorch's default initialisation).
   Sequential()
