@@ -17,3 +17,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The tests' Python environment (.venv: tensorboard for reading event files back).
+bash "$(dirname "${BASH_SOURCE[0]}")/setup-python.sh"

@@ -1,5 +1,6 @@
 // The training layer in one include: fit / evaluate / predict, callbacks (EarlyStopping,
-// ModelCheckpoint, LRSchedulerCallback, CSVLogger, History), metrics and the progress bar.
+// ModelCheckpoint, LRSchedulerCallback, CSVLogger, TensorBoard, History), metrics and the
+// progress bar.
 #pragma once
 
 #include "etna/train/callbacks.hpp"

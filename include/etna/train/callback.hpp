@@ -61,18 +61,37 @@ class WeightSnapshot {
 // The model being trained, seen by callbacks without its type: fit builds one from the net.
 class ModelHandle {
  public:
+  // A parameter's PyTorch name ("1.weight") and its values on the host as float.
+  using NamedHostTensor = std::pair<std::string, Tensor<float, cpu>>;
+
   ModelHandle() = default;
   template <class M>
     requires requires(const M& m) { WeightSnapshot(m); }
-  explicit ModelHandle(M& net) : snapshot_([&net] { return WeightSnapshot(net); }) {}
+  explicit ModelHandle(M& net)
+      : snapshot_([&net] { return WeightSnapshot(net); }),
+        parameters_([&net] {
+          // A float CPU model's tensors are shared, not copied (to<> is then the identity);
+          // others are copied to the host and converted, for callbacks that only read them.
+          std::vector<NamedHostTensor> out;
+          for (const auto& [name, p] : net.named_parameters())
+            out.emplace_back(name, p.value().template to<cpu>().template to<float>());
+          return out;
+        }) {}
   bool defined() const { return static_cast<bool>(snapshot_); }
   WeightSnapshot snapshot() const {
     if (!snapshot_) throw value_error("ModelHandle::snapshot: no model (TrainState::model unset)");
     return snapshot_();
   }
+  // net.named_parameters() as host float tensors, for reading (TensorBoard's weight histograms).
+  std::vector<NamedHostTensor> named_parameters() const {
+    if (!parameters_)
+      throw value_error("ModelHandle::named_parameters: no model (TrainState::model unset)");
+    return parameters_();
+  }
 
  private:
   std::function<WeightSnapshot()> snapshot_;
+  std::function<std::vector<NamedHostTensor>()> parameters_;
 };
 
 // What fit shares with every callback. A callback ends training by setting stop_training

@@ -1,5 +1,5 @@
 // Every training callback in one include: the protocol (Callback, AnyCallback, TrainState,
-// History) and EarlyStopping, ModelCheckpoint, LRSchedulerCallback, CSVLogger.
+// History) and EarlyStopping, ModelCheckpoint, LRSchedulerCallback, CSVLogger, TensorBoard.
 #pragma once
 
 #include "etna/train/callback.hpp"
@@ -7,3 +7,4 @@
 #include "etna/train/early_stopping.hpp"
 #include "etna/train/lr_scheduler_callback.hpp"
 #include "etna/train/model_checkpoint.hpp"
+#include "etna/train/tensorboard.hpp"
