@@ -5,6 +5,7 @@
 #include <string>
 
 #include "etna/nn.hpp"
+#include "nn/layer_fixtures.hpp"
 #include "support/fixtures.hpp"
 
 namespace et = etna;
@@ -19,15 +20,6 @@ const Fixtures& fx() {
 }
 
 template <class M>
-std::vector<std::string> keys_of(const M& m) {
-  std::vector<std::string> keys;
-  for (auto& [name, p] : m.named_parameters()) keys.push_back(name);
-  for (auto& [name, b] : m.named_buffers()) keys.push_back(name);
-  for (auto& [name, b] : m.named_index_buffers()) keys.push_back(name);
-  return keys;
-}
-
-template <class M>
 void check_repr(const M& m, const std::string& tag) {
   INFO(tag);
   CHECK(m.repr() == fx().value<std::string>(tag + "_repr"));
@@ -38,7 +30,7 @@ void check_repr(const M& m, const std::string& tag) {
 template <class M, class Forward>
 void check_against_torch(M& m, const std::string& tag, Forward forward, double tol = 2e-5) {
   INFO(tag);
-  CHECK(keys_of(m) == fx().value<std::vector<std::string>>(tag + "_keys"));
+  CHECK(et::test::state_dict_keys(m) == fx().value<std::vector<std::string>>(tag + "_keys"));
   check_repr(m, tag);
   for (auto& [name, p] : m.named_parameters()) p.value().assign(fx().tensor(tag + "_" + name));
   et::Var<float> x(fx().tensor(tag + "_x"), true);

@@ -19,7 +19,9 @@ namespace etna::nn {
 // [C_out, C_in / groups, kH, kW] and bias [C_out].
 template <std::int64_t In = 0, std::int64_t Out = 0, Size2 K = Size2{},
           Conv2dOptions Opt = Conv2dOptions{}, FloatingScalar T = float, Device D = cpu>
-class Conv2d : public Module<Conv2d<In, Out, K, Opt, T, D>> {
+class Conv2d
+    : public detail::ConvLayerBase<Conv2d<In, Out, K, Opt, T, D>, Size2, Conv2dOptions, T, D> {
+  using Base = detail::ConvLayerBase<Conv2d, Size2, Conv2dOptions, T, D>;
   static_assert((In == 0) == (Out == 0) && (In == 0) == (K.h == 0 && K.w == 0),
                 "et::nn::Conv2d<In, Out, Kernel>: give the channels and the kernel size (typed "
                 "layer) or none of them (Conv2d<> with sizes given to the constructor)");
@@ -52,15 +54,58 @@ class Conv2d : public Module<Conv2d<In, Out, K, Opt, T, D>> {
     }
   }
 
-  Var<T, D> weight;  // [out_channels, in_channels / groups, kH, kW]
-  Var<T, D> bias;    // [out_channels]; undefined with .bias = false
-
+  // weight: [out_channels, in_channels / groups, kH, kW]; bias: [out_channels].
   Conv2d()
     requires(In > 0)
       : Conv2d(In, Out, K, Opt) {}
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
          Conv2dOptions options = {})
-      : in_(in_channels), out_(out_channels), kernel_(kernel_size), opt_(options) {
+      : Base(in_channels, out_channels, kernel_size, options,
+             checked_weight_shape(in_channels, out_channels, kernel_size, options)) {}
+
+  template <class D2>
+  using on_device = Conv2d<In, Out, K, Opt, T, D2>;
+  template <Device D1>
+  Conv2d(const Conv2d<In, Out, K, Opt, T, D1>& other, detail::DeviceCopy<D>& copy)
+      : Base(other, copy) {}
+
+  // x: [N, C_in, H, W] or [C_in, H, W]; returns a Var.
+  template <class X>
+  Var<T, D> forward(const X& x) {
+    const Conv2dOptions& o = this->options();
+    const Size2 k = this->kernel_size();
+    if (o.padding_mode == PaddingMode::zeros)
+      return functional::conv2d(as_var(x), this->weight, this->bias, o.stride, o.padding,
+                                o.dilation, o.groups);
+    // Other modes pad explicitly (left, right, top, bottom), then convolve without padding.
+    const auto [top, bottom] = detail::padding_begin_end(o.padding.kind, o.padding.size.h,
+                                                         k.h, o.dilation.h);
+    const auto [left, right] = detail::padding_begin_end(o.padding.kind, o.padding.size.w,
+                                                         k.w, o.dilation.w);
+    const Var<T, D> padded = etna::pad(as_var(x), {left, right, top, bottom},
+                                       detail::padding_mode_name(o.padding_mode));
+    return functional::conv2d(padded, this->weight, this->bias, o.stride, Padding2(0),
+                              o.dilation, o.groups);
+  }
+
+  // As PyTorch: "1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2)".
+  std::string extra_repr() const {
+    const Conv2dOptions& o = this->options();
+    std::string s = etna::detail::str(this->in_channels(), ", ", this->out_channels(),
+                                      ", kernel_size=", detail::pair_repr(this->kernel_size()),
+                                      ", stride=", detail::pair_repr(o.stride));
+    if (o.padding.kind != PaddingKind::explicit_sizes)
+      s += o.padding.kind == PaddingKind::same ? ", padding=same" : ", padding=valid";
+    else if (!(o.padding.size == Size2(0)))
+      s += ", padding=" + detail::pair_repr(o.padding.size);
+    if (!(o.dilation == Size2(1))) s += ", dilation=" + detail::pair_repr(o.dilation);
+    return s + detail::conv_repr_tail(o.groups, this->bias.defined(), o.padding_mode);
+  }
+
+ private:
+  // PyTorch's argument checks, before anything is allocated.
+  static Shape checked_weight_shape(std::int64_t in_channels, std::int64_t out_channels,
+                                    Size2 kernel_size, const Conv2dOptions& options) {
     detail::check_conv_arguments("Conv2d", in_channels, out_channels, options.groups,
                                  {kernel_size.h, kernel_size.w},
                                  {options.stride.h, options.stride.w},
@@ -79,74 +124,16 @@ class Conv2d : public Module<Conv2d<In, Out, K, Opt, T, D>> {
       throw value_error(etna::detail::str("Conv2d<", In, ", ", Out,
                                           ", ...>: constructed with other sizes or options (",
                                           in_channels, ", ", out_channels, ")"));
-    weight = Var<T, D>(
-        empty<T, D>({out_channels, in_channels / options.groups, kernel_size.h, kernel_size.w}),
-        true);
-    if (options.bias) {
-      bias = Var<T, D>(empty<T, D>({out_channels}), true);
-      init::reset_linear_(weight, bias);  // PyTorch's ConvNd.reset_parameters
-    } else {
-      init::reset_linear_(weight);
-    }
+    return {out_channels, in_channels / options.groups, kernel_size.h, kernel_size.w};
   }
-
-  template <class D2>
-  using on_device = Conv2d<In, Out, K, Opt, T, D2>;
-  template <Device D1>
-  Conv2d(const Conv2d<In, Out, K, Opt, T, D1>& other, detail::DeviceCopy<D>& copy)
-      : weight(copy.var(other.weight)),
-        bias(copy.var(other.bias)),
-        in_(other.in_channels()),
-        out_(other.out_channels()),
-        kernel_(other.kernel_size()),
-        opt_(other.options()) {}
-
-  std::int64_t in_channels() const { return in_; }
-  std::int64_t out_channels() const { return out_; }
-  Size2 kernel_size() const { return kernel_; }
-  const Conv2dOptions& options() const { return opt_; }
-
-  // x: [N, C_in, H, W] or [C_in, H, W]; returns a Var.
-  template <class X>
-  Var<T, D> forward(const X& x) {
-    if (opt_.padding_mode == PaddingMode::zeros)
-      return functional::conv2d(as_var(x), weight, bias, opt_.stride, opt_.padding, opt_.dilation,
-                                opt_.groups);
-    // Other modes pad explicitly (left, right, top, bottom), then convolve without padding.
-    const auto [top, bottom] = detail::padding_begin_end(opt_.padding.kind, opt_.padding.size.h,
-                                                         kernel_.h, opt_.dilation.h);
-    const auto [left, right] = detail::padding_begin_end(opt_.padding.kind, opt_.padding.size.w,
-                                                         kernel_.w, opt_.dilation.w);
-    const Var<T, D> padded = etna::pad(as_var(x), {left, right, top, bottom},
-                                       detail::padding_mode_name(opt_.padding_mode));
-    return functional::conv2d(padded, weight, bias, opt_.stride, Padding2(0), opt_.dilation,
-                              opt_.groups);
-  }
-
-  // As PyTorch: "1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2)".
-  std::string extra_repr() const {
-    std::string s = etna::detail::str(in_, ", ", out_, ", kernel_size=", detail::pair_repr(kernel_),
-                                      ", stride=", detail::pair_repr(opt_.stride));
-    if (opt_.padding.kind != PaddingKind::explicit_sizes)
-      s += opt_.padding.kind == PaddingKind::same ? ", padding=same" : ", padding=valid";
-    else if (!(opt_.padding.size == Size2(0)))
-      s += ", padding=" + detail::pair_repr(opt_.padding.size);
-    if (!(opt_.dilation == Size2(1))) s += ", dilation=" + detail::pair_repr(opt_.dilation);
-    return s + detail::conv_repr_tail(opt_.groups, bias.defined(), opt_.padding_mode);
-  }
-
-  ETNA_MODULE(weight, bias)
-
- private:
-  std::int64_t in_ = 0, out_ = 0;
-  Size2 kernel_;
-  Conv2dOptions opt_;
 };
 
 // 1-d convolution over [N, C_in, L] (or [C_in, L]) with weight [C_out, C_in / groups, k].
 template <std::int64_t In = 0, std::int64_t Out = 0, std::int64_t K = 0,
           Conv1dOptions Opt = Conv1dOptions{}, FloatingScalar T = float, Device D = cpu>
-class Conv1d : public Module<Conv1d<In, Out, K, Opt, T, D>> {
+class Conv1d : public detail::ConvLayerBase<Conv1d<In, Out, K, Opt, T, D>, std::int64_t,
+                                             Conv1dOptions, T, D> {
+  using Base = detail::ConvLayerBase<Conv1d, std::int64_t, Conv1dOptions, T, D>;
   static_assert((In == 0) == (Out == 0) && (In == 0) == (K == 0),
                 "et::nn::Conv1d<In, Out, Kernel>: give the channels and the kernel size (typed "
                 "layer) or none of them (Conv1d<> with sizes given to the constructor)");
@@ -181,15 +168,53 @@ class Conv1d : public Module<Conv1d<In, Out, K, Opt, T, D>> {
     }
   }
 
-  Var<T, D> weight;  // [out_channels, in_channels / groups, k]
-  Var<T, D> bias;    // [out_channels]
-
+  // weight: [out_channels, in_channels / groups, k]; bias: [out_channels].
   Conv1d()
     requires(In > 0)
       : Conv1d(In, Out, K, Opt) {}
   Conv1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
          Conv1dOptions options = {})
-      : in_(in_channels), out_(out_channels), kernel_(kernel_size), opt_(options) {
+      : Base(in_channels, out_channels, kernel_size, options,
+             checked_weight_shape(in_channels, out_channels, kernel_size, options)) {}
+
+  template <class D2>
+  using on_device = Conv1d<In, Out, K, Opt, T, D2>;
+  template <Device D1>
+  Conv1d(const Conv1d<In, Out, K, Opt, T, D1>& other, detail::DeviceCopy<D>& copy)
+      : Base(other, copy) {}
+
+  // x: [N, C_in, L] or [C_in, L]; returns a Var.
+  template <class X>
+  Var<T, D> forward(const X& x) {
+    const Conv1dOptions& o = this->options();
+    if (o.padding_mode == PaddingMode::zeros)
+      return functional::conv1d(as_var(x), this->weight, this->bias, o.stride, o.padding,
+                                o.dilation, o.groups);
+    const auto [left, right] =
+        detail::padding_begin_end(o.padding.kind, o.padding.size, this->kernel_size(), o.dilation);
+    const Var<T, D> padded =
+        etna::pad(as_var(x), {left, right}, detail::padding_mode_name(o.padding_mode));
+    return functional::conv1d(padded, this->weight, this->bias, o.stride, Padding1(0), o.dilation,
+                              o.groups);
+  }
+
+  // As PyTorch: "16, 33, kernel_size=(3,), stride=(2,)".
+  std::string extra_repr() const {
+    const Conv1dOptions& o = this->options();
+    std::string s = etna::detail::str(this->in_channels(), ", ", this->out_channels(),
+                                      ", kernel_size=(", this->kernel_size(), ",), stride=(",
+                                      o.stride, ",)");
+    if (o.padding.kind != PaddingKind::explicit_sizes)
+      s += o.padding.kind == PaddingKind::same ? ", padding=same" : ", padding=valid";
+    else if (o.padding.size != 0)
+      s += etna::detail::str(", padding=(", o.padding.size, ",)");
+    if (o.dilation != 1) s += etna::detail::str(", dilation=(", o.dilation, ",)");
+    return s + detail::conv_repr_tail(o.groups, this->bias.defined(), o.padding_mode);
+  }
+
+ private:
+  static Shape checked_weight_shape(std::int64_t in_channels, std::int64_t out_channels,
+                                    std::int64_t kernel_size, const Conv1dOptions& options) {
     detail::check_conv_arguments("Conv1d", in_channels, out_channels, options.groups,
                                  {kernel_size}, {options.stride}, {options.dilation});
     if (options.padding.kind == PaddingKind::explicit_sizes && options.padding.size < 0)
@@ -203,63 +228,8 @@ class Conv1d : public Module<Conv1d<In, Out, K, Opt, T, D>> {
       throw value_error(etna::detail::str("Conv1d<", In, ", ", Out,
                                           ", ...>: constructed with other sizes or options (",
                                           in_channels, ", ", out_channels, ")"));
-    weight = Var<T, D>(empty<T, D>({out_channels, in_channels / options.groups, kernel_size}),
-                       true);
-    if (options.bias) {
-      bias = Var<T, D>(empty<T, D>({out_channels}), true);
-      init::reset_linear_(weight, bias);
-    } else {
-      init::reset_linear_(weight);
-    }
+    return {out_channels, in_channels / options.groups, kernel_size};
   }
-
-  template <class D2>
-  using on_device = Conv1d<In, Out, K, Opt, T, D2>;
-  template <Device D1>
-  Conv1d(const Conv1d<In, Out, K, Opt, T, D1>& other, detail::DeviceCopy<D>& copy)
-      : weight(copy.var(other.weight)),
-        bias(copy.var(other.bias)),
-        in_(other.in_channels()),
-        out_(other.out_channels()),
-        kernel_(other.kernel_size()),
-        opt_(other.options()) {}
-
-  std::int64_t in_channels() const { return in_; }
-  std::int64_t out_channels() const { return out_; }
-  std::int64_t kernel_size() const { return kernel_; }
-  const Conv1dOptions& options() const { return opt_; }
-
-  // x: [N, C_in, L] or [C_in, L]; returns a Var.
-  template <class X>
-  Var<T, D> forward(const X& x) {
-    if (opt_.padding_mode == PaddingMode::zeros)
-      return functional::conv1d(as_var(x), weight, bias, opt_.stride, opt_.padding, opt_.dilation,
-                                opt_.groups);
-    const auto [left, right] = detail::padding_begin_end(opt_.padding.kind, opt_.padding.size,
-                                                         kernel_, opt_.dilation);
-    const Var<T, D> padded =
-        etna::pad(as_var(x), {left, right}, detail::padding_mode_name(opt_.padding_mode));
-    return functional::conv1d(padded, weight, bias, opt_.stride, Padding1(0), opt_.dilation,
-                              opt_.groups);
-  }
-
-  // As PyTorch: "16, 33, kernel_size=(3,), stride=(2,)".
-  std::string extra_repr() const {
-    std::string s = etna::detail::str(in_, ", ", out_, ", kernel_size=(", kernel_,
-                                      ",), stride=(", opt_.stride, ",)");
-    if (opt_.padding.kind != PaddingKind::explicit_sizes)
-      s += opt_.padding.kind == PaddingKind::same ? ", padding=same" : ", padding=valid";
-    else if (opt_.padding.size != 0)
-      s += etna::detail::str(", padding=(", opt_.padding.size, ",)");
-    if (opt_.dilation != 1) s += etna::detail::str(", dilation=(", opt_.dilation, ",)");
-    return s + detail::conv_repr_tail(opt_.groups, bias.defined(), opt_.padding_mode);
-  }
-
-  ETNA_MODULE(weight, bias)
-
- private:
-  std::int64_t in_ = 0, out_ = 0, kernel_ = 0;
-  Conv1dOptions opt_;
 };
 
 }  // namespace etna::nn

@@ -1,6 +1,7 @@
 // What the convolution and pooling layers share: output sizes from their options (constexpr, for
-// compile-time shapes), explicit padding from "same"/"valid", argument checks and the pieces of
-// PyTorch's repr.
+// compile-time shapes), explicit padding from "same"/"valid", argument checks, the pieces of
+// PyTorch's repr, and ConvLayerBase (the parameters, sizes and device copy of Conv1d, Conv2d and
+// ConvTranspose2d).
 #pragma once
 
 #include <cstdint>
@@ -88,5 +89,50 @@ inline void check_conv_arguments(const char* layer, std::int64_t in, std::int64_
     if (d <= 0)
       throw value_error(etna::detail::str(layer, ": dilation must be positive, got ", d));
 }
+
+// The state the convolution layers share: PyTorch's weight (layout chosen by the layer) and bias
+// [out_channels] with PyTorch's ConvNd.reset_parameters (kaiming_uniform_(a = sqrt(5)) on the
+// weight, bias uniform within 1 / sqrt(fan_in)), the sizes and options, the copy to another
+// device and the registration. Self is the layer, so it prints and registers under its name.
+template <class Self, class Kernel, class Options, FloatingScalar T, Device D>
+class ConvLayerBase : public Module<Self> {
+ public:
+  Var<T, D> weight;
+  Var<T, D> bias;  // [out_channels]; undefined with .bias = false
+
+  std::int64_t in_channels() const { return in_; }
+  std::int64_t out_channels() const { return out_; }
+  Kernel kernel_size() const { return kernel_; }
+  const Options& options() const { return opt_; }
+
+  ETNA_MODULE(weight, bias)
+
+ protected:
+  // weight_shape comes from the layer's argument check, so nothing is allocated for bad sizes.
+  ConvLayerBase(std::int64_t in, std::int64_t out, Kernel kernel, const Options& options,
+                const Shape& weight_shape)
+      : in_(in), out_(out), kernel_(kernel), opt_(options) {
+    weight = Var<T, D>(empty<T, D>(weight_shape), true);
+    if (options.bias) {
+      bias = Var<T, D>(empty<T, D>({out}), true);
+      init::reset_linear_(weight, bias);
+    } else {
+      init::reset_linear_(weight);
+    }
+  }
+  template <class S1, Device D1>
+  ConvLayerBase(const ConvLayerBase<S1, Kernel, Options, T, D1>& other, DeviceCopy<D>& copy)
+      : weight(copy.var(other.weight)),
+        bias(copy.var(other.bias)),
+        in_(other.in_channels()),
+        out_(other.out_channels()),
+        kernel_(other.kernel_size()),
+        opt_(other.options()) {}
+
+ private:
+  std::int64_t in_ = 0, out_ = 0;
+  Kernel kernel_{};
+  Options opt_{};
+};
 
 }  // namespace etna::nn::detail

@@ -16,7 +16,9 @@ namespace etna::nn {
 template <std::int64_t In = 0, std::int64_t Out = 0, Size2 K = Size2{},
           ConvTranspose2dOptions Opt = ConvTranspose2dOptions{}, FloatingScalar T = float,
           Device D = cpu>
-class ConvTranspose2d : public Module<ConvTranspose2d<In, Out, K, Opt, T, D>> {
+class ConvTranspose2d : public detail::ConvLayerBase<ConvTranspose2d<In, Out, K, Opt, T, D>, Size2,
+                                                      ConvTranspose2dOptions, T, D> {
+  using Base = detail::ConvLayerBase<ConvTranspose2d, Size2, ConvTranspose2dOptions, T, D>;
   static_assert((In == 0) == (Out == 0) && (In == 0) == (K.h == 0 && K.w == 0),
                 "et::nn::ConvTranspose2d<In, Out, Kernel>: give the channels and the kernel "
                 "size (typed layer) or none of them (sizes given to the constructor)");
@@ -48,96 +50,64 @@ class ConvTranspose2d : public Module<ConvTranspose2d<In, Out, K, Opt, T, D>> {
     }
   }
 
-  Var<T, D> weight;  // [in_channels, out_channels / groups, kH, kW]
-  Var<T, D> bias;    // [out_channels]
-
+  // weight: [in_channels, out_channels / groups, kH, kW] (PyTorch's layout, so its fans make
+  // ConvNd.reset_parameters' fan_in out_channels / groups * kH * kW); bias: [out_channels].
   ConvTranspose2d()
     requires(In > 0)
       : ConvTranspose2d(In, Out, K, Opt) {}
   ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size,
                   ConvTranspose2dOptions options = {})
-      : in_(in_channels), out_(out_channels), kernel_(kernel_size), opt_(options) {
-    detail::check_conv_arguments("ConvTranspose2d", in_channels, out_channels, options.groups,
-                                 {kernel_size.h, kernel_size.w},
-                                 {options.stride.h, options.stride.w},
-                                 {options.dilation.h, options.dilation.w});
-    if (options.padding.h < 0 || options.padding.w < 0 || options.output_padding.h < 0 ||
-        options.output_padding.w < 0)
-      throw value_error("ConvTranspose2d: padding and output_padding must be non-negative");
-    check_output_padding(options.output_padding);
-    if (In > 0 && (in_channels != In || out_channels != Out || !(kernel_size == K) ||
-                   !(options == Opt)))
-      throw value_error(etna::detail::str("ConvTranspose2d<", In, ", ", Out,
-                                          ", ...>: constructed with other sizes or options (",
-                                          in_channels, ", ", out_channels, ")"));
-    weight = Var<T, D>(
-        empty<T, D>({in_channels, out_channels / options.groups, kernel_size.h, kernel_size.w}),
-        true);
-    // PyTorch's _ConvNd.reset_parameters: fans from the weight as stored, so fan_in is
-    // out_channels / groups * kH * kW here.
-    if (options.bias) {
-      bias = Var<T, D>(empty<T, D>({out_channels}), true);
-      init::reset_linear_(weight, bias);
-    } else {
-      init::reset_linear_(weight);
-    }
-  }
+      : Base(in_channels, out_channels, kernel_size, options,
+             checked_weight_shape(in_channels, out_channels, kernel_size, options)) {}
 
   template <class D2>
   using on_device = ConvTranspose2d<In, Out, K, Opt, T, D2>;
   template <Device D1>
   ConvTranspose2d(const ConvTranspose2d<In, Out, K, Opt, T, D1>& other,
                   detail::DeviceCopy<D>& copy)
-      : weight(copy.var(other.weight)),
-        bias(copy.var(other.bias)),
-        in_(other.in_channels()),
-        out_(other.out_channels()),
-        kernel_(other.kernel_size()),
-        opt_(other.options()) {}
-
-  std::int64_t in_channels() const { return in_; }
-  std::int64_t out_channels() const { return out_; }
-  Size2 kernel_size() const { return kernel_; }
-  const ConvTranspose2dOptions& options() const { return opt_; }
+      : Base(other, copy) {}
 
   // x: [N, C_in, H, W] or [C_in, H, W]; returns a Var.
   template <class X>
   Var<T, D> forward(const X& x) {
-    return functional::conv_transpose2d(as_var(x), weight, bias, opt_.stride, opt_.padding,
-                                        opt_.output_padding, opt_.groups, opt_.dilation);
+    const ConvTranspose2dOptions& o = this->options();
+    return functional::conv_transpose2d(as_var(x), this->weight, this->bias, o.stride, o.padding,
+                                        o.output_padding, o.groups, o.dilation);
   }
   // PyTorch's forward(input, output_size): a stride > 1 maps several input sizes to the same
   // output, so the wanted (height, width) picks the output_padding.
   template <class X>
   Var<T, D> forward(const X& x, Size2 output_size) {
     const Var<T, D> v = as_var(x);
+    const ConvTranspose2dOptions& o = this->options();
     if (v.dim() < 3)
       throw shape_error(etna::detail::str("ConvTranspose2d: expected a 3-d or 4-d input, got ",
                                           v.shape()));
-    const Size2 zero_pad = output_hw({v.size(-2), v.size(-1)}, kernel_, opt_with_output_padding(0));
+    const Size2 zero_pad =
+        output_hw({v.size(-2), v.size(-1)}, this->kernel_size(), with_output_padding(o, 0));
     const Size2 extra{output_size.h - zero_pad.h, output_size.w - zero_pad.w};
-    if (extra.h < 0 || extra.w < 0 || (extra.h >= opt_.stride.h && extra.h >= opt_.dilation.h) ||
-        (extra.w >= opt_.stride.w && extra.w >= opt_.dilation.w))
+    if (extra.h < 0 || extra.w < 0 || (extra.h >= o.stride.h && extra.h >= o.dilation.h) ||
+        (extra.w >= o.stride.w && extra.w >= o.dilation.w))
       throw value_error(etna::detail::str(
           "ConvTranspose2d: requested an output size of (", output_size.h, ", ", output_size.w,
           "), but valid sizes for input ", v.shape(), " range from (", zero_pad.h, ", ",
-          zero_pad.w, ") to (", zero_pad.h + std::max(opt_.stride.h, opt_.dilation.h) - 1, ", ",
-          zero_pad.w + std::max(opt_.stride.w, opt_.dilation.w) - 1, ")"));
-    return functional::conv_transpose2d(v, weight, bias, opt_.stride, opt_.padding, extra,
-                                        opt_.groups, opt_.dilation);
+          zero_pad.w, ") to (", zero_pad.h + std::max(o.stride.h, o.dilation.h) - 1, ", ",
+          zero_pad.w + std::max(o.stride.w, o.dilation.w) - 1, ")"));
+    return functional::conv_transpose2d(v, this->weight, this->bias, o.stride, o.padding, extra,
+                                        o.groups, o.dilation);
   }
 
   std::string extra_repr() const {
-    std::string s = etna::detail::str(in_, ", ", out_, ", kernel_size=", detail::pair_repr(kernel_),
-                                      ", stride=", detail::pair_repr(opt_.stride));
-    if (!(opt_.padding == Size2(0))) s += ", padding=" + detail::pair_repr(opt_.padding);
-    if (!(opt_.dilation == Size2(1))) s += ", dilation=" + detail::pair_repr(opt_.dilation);
-    if (!(opt_.output_padding == Size2(0)))
-      s += ", output_padding=" + detail::pair_repr(opt_.output_padding);
-    return s + detail::conv_repr_tail(opt_.groups, bias.defined(), PaddingMode::zeros);
+    const ConvTranspose2dOptions& o = this->options();
+    std::string s = etna::detail::str(this->in_channels(), ", ", this->out_channels(),
+                                      ", kernel_size=", detail::pair_repr(this->kernel_size()),
+                                      ", stride=", detail::pair_repr(o.stride));
+    if (!(o.padding == Size2(0))) s += ", padding=" + detail::pair_repr(o.padding);
+    if (!(o.dilation == Size2(1))) s += ", dilation=" + detail::pair_repr(o.dilation);
+    if (!(o.output_padding == Size2(0)))
+      s += ", output_padding=" + detail::pair_repr(o.output_padding);
+    return s + detail::conv_repr_tail(o.groups, this->bias.defined(), PaddingMode::zeros);
   }
-
-  ETNA_MODULE(weight, bias)
 
  private:
   static constexpr Size2 output_hw(Size2 in, Size2 k, const ConvTranspose2dOptions& o) {
@@ -148,23 +118,34 @@ class ConvTranspose2d : public Module<ConvTranspose2d<In, Out, K, Opt, T, D>> {
                                                   o.output_padding.w, o.dilation.w)
                      : 0};
   }
-  ConvTranspose2dOptions opt_with_output_padding(Size2 p) const {
-    ConvTranspose2dOptions o = opt_;
+  static ConvTranspose2dOptions with_output_padding(ConvTranspose2dOptions o, Size2 p) {
     o.output_padding = p;
     return o;
   }
-  void check_output_padding(Size2 p) const {
-    const auto& o = opt_;
+  static Shape checked_weight_shape(std::int64_t in_channels, std::int64_t out_channels,
+                                    Size2 kernel_size, const ConvTranspose2dOptions& options) {
+    detail::check_conv_arguments("ConvTranspose2d", in_channels, out_channels, options.groups,
+                                 {kernel_size.h, kernel_size.w},
+                                 {options.stride.h, options.stride.w},
+                                 {options.dilation.h, options.dilation.w});
+    if (options.padding.h < 0 || options.padding.w < 0 || options.output_padding.h < 0 ||
+        options.output_padding.w < 0)
+      throw value_error("ConvTranspose2d: padding and output_padding must be non-negative");
+    check_output_padding(options, options.output_padding);
+    if (In > 0 && (in_channels != In || out_channels != Out || !(kernel_size == K) ||
+                   !(options == Opt)))
+      throw value_error(etna::detail::str("ConvTranspose2d<", In, ", ", Out,
+                                          ", ...>: constructed with other sizes or options (",
+                                          in_channels, ", ", out_channels, ")"));
+    return {in_channels, out_channels / options.groups, kernel_size.h, kernel_size.w};
+  }
+  static void check_output_padding(const ConvTranspose2dOptions& o, Size2 p) {
     if ((p.h >= o.stride.h && p.h >= o.dilation.h) || (p.w >= o.stride.w && p.w >= o.dilation.w))
       throw value_error(etna::detail::str(
           "ConvTranspose2d: output_padding ", detail::pair_repr(p),
           " must be smaller than either stride ", detail::pair_repr(o.stride), " or dilation ",
           detail::pair_repr(o.dilation)));
   }
-
-  std::int64_t in_ = 0, out_ = 0;
-  Size2 kernel_;
-  ConvTranspose2dOptions opt_;
 };
 
 }  // namespace etna::nn
