@@ -83,37 +83,50 @@ void check_case(const std::string& name, double tol) {
   if (a.bias) ETNA_CHECK_CLOSE(b.grad(), conv_fx().tensor<T>(name + "_gb"), tol, tol);
 }
 
+// Forces conv2d's path while alive: 1 the direct kernel wherever it applies (unit stride, one
+// group), 2 im2col + GEMM; 0 is the measured rule.
+struct PathGuard {
+  explicit PathGuard(int mode) { et::cpu_backend::conv_detail::direct_conv_mode() = mode; }
+  ~PathGuard() { et::cpu_backend::conv_detail::direct_conv_mode() = 0; }
+  PathGuard(const PathGuard&) = delete;
+  PathGuard& operator=(const PathGuard&) = delete;
+};
+
 }  // namespace
 
 TEST_CASE("conv functional: every fixture case matches PyTorch in float and double", "[conv]") {
   const auto names = case_names();
   REQUIRE(names.size() >= 20);
   const int saved = et::get_num_threads();
-  for (int threads : {1, 2}) {  // one thread: the batch of 2 shares one GEMM
-    INFO("threads " << threads);
-    et::set_num_threads(threads);
-    for (const auto& name : names) {
-      check_case<float>(name, 2e-5);
-      check_case<double>(name, 1e-7);  // the fixture keeps 8 significant digits
+  for (int mode : {0, 1, 2})
+    for (int threads : {1, 2}) {  // one thread: the batch of 2 shares one GEMM
+      INFO("path mode " << mode << ", threads " << threads);
+      const PathGuard path(mode);
+      et::set_num_threads(threads);
+      for (const auto& name : names) {
+        check_case<float>(name, 2e-5);
+        check_case<double>(name, 1e-7);  // the fixture keeps 8 significant digits
+      }
     }
-  }
   et::set_num_threads(saved);
 }
 
 TEST_CASE("conv functional: gradcheck of every variant in double", "[conv]") {
-  for (const auto& name : case_names()) {
-    INFO(name);
-    const Args a = args_of(name);
-    const et::Var<double> x(conv_fx().tensor<double>(name + "_x"), true);
-    const et::Var<double> w(conv_fx().tensor<double>(name + "_w"), true);
-    std::vector<et::Var<double>> inputs{x, w};
-    if (a.bias) inputs.emplace_back(conv_fx().tensor<double>(name + "_b"), true);
-    et::test::check_gradcheck(et::gradcheck(
-        [&](const std::vector<et::Var<double>>& in) {
-          return run(a, in[0], in[1], a.bias ? in[2] : et::Var<double>());
-        },
-        inputs));
-  }
+  for (int mode : {1, 2})
+    for (const auto& name : case_names()) {
+      INFO(name << ", path mode " << mode);
+      const PathGuard path(mode);
+      const Args a = args_of(name);
+      const et::Var<double> x(conv_fx().tensor<double>(name + "_x"), true);
+      const et::Var<double> w(conv_fx().tensor<double>(name + "_w"), true);
+      std::vector<et::Var<double>> inputs{x, w};
+      if (a.bias) inputs.emplace_back(conv_fx().tensor<double>(name + "_b"), true);
+      et::test::check_gradcheck(et::gradcheck(
+          [&](const std::vector<et::Var<double>>& in) {
+            return run(a, in[0], in[1], a.bias ? in[2] : et::Var<double>());
+          },
+          inputs));
+    }
 }
 
 TEST_CASE("conv functional: bias spellings, tensor operands and gradients only where needed",
@@ -316,4 +329,59 @@ TEST_CASE(
       ETNA_CHECK_CLOSE(w.grad(), r.dw, 1e-10, 1e-10);
     }
   et::set_num_threads(saved);
+}
+
+TEST_CASE(
+    "conv functional: the direct kernel matches direct loops and im2col + GEMM, identically for "
+    "any thread count",
+    "[conv]") {
+  et::manual_seed(11);
+  struct Case {
+    et::Shape x, w;
+    std::int64_t pad;
+  };
+  // LeNet's two layers (1 -> 6 and 6 -> 16, 5x5), 7 output channels (a block of 4, then 3)
+  // over 9 rows (row blocks plus a tail), and one output channel (single-channel blocks; dX
+  // with 3 channels).
+  for (const auto& c :
+       {Case{{5, 1, 28, 28}, {6, 1, 5, 5}, 2}, Case{{4, 6, 14, 14}, {16, 6, 5, 5}, 0},
+        Case{{3, 5, 9, 13}, {7, 5, 3, 3}, 1}, Case{{2, 3, 7, 7}, {1, 3, 3, 3}, 1},
+        Case{{2, 2, 5, 40}, {2, 2, 3, 3}, 0}}) {
+    INFO(c.x << " " << c.w << " padding " << c.pad);
+    const auto xt = et::randn<double>(c.x);
+    const auto wt = et::randn<double>(c.w);
+    const auto bt = et::randn<double>({c.w[0]});
+    auto once = [&](int mode, int threads) {
+      const PathGuard path(mode);
+      const int saved = et::get_num_threads();
+      et::set_num_threads(threads);
+      const et::Var<double> x(xt, true), w(wt, true), b(bt, true);
+      const et::Var<double> y = F::conv2d(x, w, b, 1, c.pad);
+      y.backward(et::ones<double>(y.shape()) * 0.5 + y.value());
+      et::set_num_threads(saved);
+      return std::vector<et::Tensor<double>>{y.value().clone(), x.grad().clone(), w.grad().clone(),
+                                             b.grad().clone()};
+    };
+    const auto direct = once(1, 1), gemm = once(2, 1);
+    const et::Tensor<double> g = et::ones<double>(direct[0].shape()) * 0.5 + direct[0];
+    const et::Tensor<double> y_no_bias = direct[0] - bt.reshape({1, c.w[0], 1, 1});
+    const Naive r = naive_conv(xt, wt, g, 1, c.pad);
+    ETNA_CHECK_CLOSE(y_no_bias, r.y, 1e-10, 1e-10);
+    ETNA_CHECK_CLOSE(direct[1], r.dx, 1e-10, 1e-10);
+    ETNA_CHECK_CLOSE(direct[2], r.dw, 1e-10, 1e-10);
+    for (std::size_t k = 0; k < direct.size(); ++k)
+      ETNA_CHECK_CLOSE(direct[k], gemm[k], 1e-10, 1e-10);
+    for (int threads : {2, 4}) {
+      const auto t = once(1, threads);
+      for (std::size_t k = 0; k < direct.size(); ++k) ETNA_CHECK_CLOSE(t[k], direct[k], 0.0, 0.0);
+    }
+    // float: the vector path of the other element type.
+    const PathGuard path(1);
+    const et::Var<float> xf(xt.to<float>(), true), wf(wt.to<float>(), true);
+    const et::Var<float> yf = F::conv2d(xf, wf, {}, 1, c.pad);
+    yf.backward(g.to<float>());
+    ETNA_CHECK_CLOSE(yf.value(), y_no_bias.to<float>(), 1e-3, 1e-3);
+    ETNA_CHECK_CLOSE(xf.grad(), r.dx.to<float>(), 1e-3, 1e-3);
+    ETNA_CHECK_CLOSE(wf.grad(), r.dw.to<float>(), 1e-3, 1e-3);
+  }
 }

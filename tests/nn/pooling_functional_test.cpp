@@ -168,3 +168,46 @@ TEST_CASE("pooling errors name the op, the expected and the actual", "[nn][pool]
   // An empty batch is fine, as in PyTorch.
   CHECK(F::max_pool2d(et::randn<float>({0, 2, 4, 4}), 2).shape() == et::Shape{0, 2, 2, 2});
 }
+
+TEST_CASE("max_pool2d 2x2 stride 2 (the vectorised CPU rows) matches a direct scan", "[nn][pool]") {
+  // Widths below, at and above the SIMD width (whole vectors, the overlapping last vector and
+  // the padded copy), odd sizes (a dropped last column / row, ceil_mode's clipped windows), with
+  // ties and NaNs: PyTorch's row-major scan, first maximum on ties, a NaN wins.
+  et::manual_seed(12);
+  for (const std::int64_t w : {2, 3, 7, 8, 16, 17, 28, 33, 34, 66})
+    for (const bool ceil : {false, true})
+      for (const bool f64 : {false, true}) {
+        INFO("width " << w << " ceil " << ceil << " double " << f64);
+        const std::int64_t h = 5;
+        et::Tensor<double> xd = et::randint(0, 4, {2, 3, h, w}).to<double>() - 1.5;
+        for (std::int64_t i = 0; i < xd.numel(); i += 11) xd.data()[i] = std::nan("");
+        auto check = [&](const auto& x) {
+          const auto [y, idx] = F::max_pool2d_with_indices(x, 2, 2, 0, 1, ceil);
+          const std::int64_t oh = y.shape()[2], ow = y.shape()[3];
+          for (std::int64_t p = 0; p < 6; ++p)
+            for (std::int64_t r = 0; r < oh; ++r)
+              for (std::int64_t c = 0; c < ow; ++c) {
+                double m = -INFINITY;
+                std::int64_t best = 2 * r * w + 2 * c;
+                for (std::int64_t dy = 0; dy < 2; ++dy)
+                  for (std::int64_t dx = 0; dx < 2; ++dx) {
+                    const std::int64_t yy = 2 * r + dy, xx = 2 * c + dx;
+                    if (yy >= h || xx >= w) continue;
+                    const double v = xd.data()[p * h * w + yy * w + xx];
+                    if (v > m || std::isnan(v)) {
+                      m = v;
+                      best = yy * w + xx;
+                    }
+                  }
+                const std::int64_t o = (p * oh + r) * ow + c;
+                const double got = static_cast<double>(y.value().data()[o]);
+                CHECK((got == m || (std::isnan(got) && std::isnan(m))));
+                CHECK(idx.data()[o] == best);
+              }
+        };
+        if (f64)
+          check(et::Var<double>(xd, true));
+        else
+          check(et::Var<float>(xd.to<float>(), true));
+      }
+}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "etna/backend/cpu/conv_depthwise.hpp"
+#include "etna/backend/cpu/conv_direct.hpp"
 #include "etna/backend/cpu/conv_geometry.hpp"
 #include "etna/backend/cpu/gemm.hpp"
 #include "etna/backend/cpu/thread_pool.hpp"
@@ -297,6 +298,37 @@ void forward_gemm(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   });
 }
 
+// Which of conv2d's computations take the direct kernel (conv_direct.hpp) rather than
+// im2col + GEMM (direct_conv_mode() forces either). Measured on one thread (AMD EPYC, AVX-512:
+// 16 float lanes), us for fwd / dX / dW, GEMM vs direct:
+//   LeNet conv1 1->6 5x5 pad 2, 28x28, batch 64:    199/189/259 vs 196/197/232
+//   LeNet conv2 6->16 5x5, 14x14 -> 10x10, b 64:    519/638/601 vs 480/529/790
+//   conv2 with pad 2 (14x14 out; conv_bench's):     502/550/655 vs 629/636/1051
+//   3x3 16->16 pad 1, 32x32, batch 32:              1863/1148/2134 vs 1598/1615/1969
+//   3x3 64->64 pad 1, 32x32, batch 8:               3412/2936/3641 vs 6116/6140/12383
+// The direct kernel only pays with few channels (C kh kw <= 150 taps, <= 16 outputs); then the
+// forward where the output planes are small (<= 100 positions: each image's GEMM is narrow) or
+// the kernel 3x3; dX (a correlation of dY padded by the kernel span, its all-zero rows skipped)
+// for small planes of at most 8 input channels; dW for one input channel or 3x3 kernels, where
+// output rows fill their vectors (wo at least 85% of its SIMD-rounded width).
+enum class DirectOp { forward, input_grad, weight_grad };
+template <class T>
+bool use_direct(const ConvGeometry& g, DirectOp op) {
+  if (!direct_supported(g)) return false;
+  if (direct_conv_mode() != 0) return direct_conv_mode() == 1;
+  if (g.c * g.kh * g.kw > 150 || g.o > 16) return false;
+  const bool small_plane = g.out_plane() <= 100, k3 = g.kh * g.kw <= 9;
+  switch (op) {
+    case DirectOp::forward:
+      return small_plane || k3;
+    case DirectOp::input_grad:
+      return small_plane && g.c <= 8 && 100 * g.w >= 85 * vector_width<T>(g.w);
+    case DirectOp::weight_grad:
+      return (g.c == 1 || k3) && 100 * g.wo >= 85 * vector_width<T>(g.wo);
+  }
+  return false;
+}
+
 }  // namespace conv_detail
 
 // y [n, o, ho, wo] = conv(x [n, c, h, w], w [o, c / groups, kh, kw]) + bias [o] (bias may be
@@ -308,6 +340,10 @@ void conv2d_forward(const etna::detail::ConvGeometry& g, const T* x, const T* w,
   if (g.n == 0 || g.o == 0 || g.out_plane() == 0) return;
   if (depthwise_applies(g)) {
     depthwise_forward(g, x, w, bias, y);
+    return;
+  }
+  if (conv_detail::use_direct<T>(g, conv_detail::DirectOp::forward)) {
+    direct_forward(g, x, w, bias, y);
     return;
   }
   conv_detail::forward_gemm(g, x, w, bias, y);
@@ -335,6 +371,14 @@ void conv2d_backward(const etna::detail::ConvGeometry& g, const T* x, const T* d
   if (depthwise_applies(g)) {
     depthwise_backward(g, x, dy, w, dx, dw);
     return;
+  }
+  if (dx && use_direct<T>(g, DirectOp::input_grad)) {
+    direct_backward(g, x, dy, w, dx, static_cast<T*>(nullptr));
+    dx = nullptr;
+  }
+  if (dw && use_direct<T>(g, DirectOp::weight_grad)) {
+    direct_backward(g, x, dy, w, static_cast<T*>(nullptr), dw);
+    dw = nullptr;
   }
   if (dx) {
     // (At stride 1, dX is also the convolution of dY with the flipped kernel, one GEMM of the

@@ -165,6 +165,20 @@ void dw_plane_taps(const T* in, std::int64_t wp, const T* dy, std::int64_t ho, s
     const T* row = in + ky * dh * wp;
     T* srow = sums + ky * kw;
     std::int64_t kx = 0;
+    // Up to 7 taps in one pass (5x5 kernels: one pass of 5 chains, not 4 then 1).
+    switch (kw) {
+      case 5:
+        dw_row_taps<5>(row, wp, dy, ho, wo, sh, 0, dw, srow);
+        continue;
+      case 6:
+        dw_row_taps<6>(row, wp, dy, ho, wo, sh, 0, dw, srow);
+        continue;
+      case 7:
+        dw_row_taps<7>(row, wp, dy, ho, wo, sh, 0, dw, srow);
+        continue;
+      default:
+        break;
+    }
     for (; kx + 4 <= kw; kx += 4) dw_row_taps<4>(row, wp, dy, ho, wo, sh, kx, dw, srow);
     switch (kw - kx) {
       case 3:
