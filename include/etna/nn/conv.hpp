@@ -37,21 +37,13 @@ class Conv2d
   static constexpr std::int64_t static_in_features = In;  // channels (dimension 1)
   static constexpr std::int64_t static_out_features = Out;
 
+  // Output (height, width) for an input (height, width); 0 where unknown.
+  static constexpr Size2 static_output_hw(Size2 in) {
+    return detail::conv2d_output_hw(in, K, Opt);
+  }
   template <SampleShape S>
   static constexpr SampleShape static_output_shape() {
-    if constexpr (!S.known()) {
-      return In > 0 ? sample_shape(Out, 0, 0) : kUnknownShape;
-    } else {
-      static_assert(detail::check_channels_first<Conv2d, S, 3, In>());
-      if constexpr (In == 0) {
-        return sample_shape(0, 0, 0);
-      } else {
-        constexpr Size2 o = detail::conv2d_output_hw({S[1], S[2]}, K, Opt);
-        if constexpr (S[1] > 0 && S[2] > 0)
-          static_assert(input_too_small_for_layer<Conv2d, o.h, o.w>::value);
-        return sample_shape(Out, o.h, o.w);
-      }
-    }
+    return detail::conv_layer_output_shape<Conv2d, S, 2, In, Out, &Conv2d::static_output_hw>();
   }
 
   // weight: [out_channels, in_channels / groups, kH, kW]; bias: [out_channels].
@@ -147,25 +139,16 @@ class Conv1d : public detail::ConvLayerBase<Conv1d<In, Out, K, Opt, T, D>, std::
   static constexpr std::int64_t static_in_features = In;
   static constexpr std::int64_t static_out_features = Out;
 
+  // The Conv2d rule with height 1.
+  static constexpr Size2 static_output_hw(Size2 in) {
+    return detail::conv2d_output_hw(in, {1, K},
+                                    {.stride = {1, Opt.stride},
+                                     .padding = detail::as_padding2(Opt.padding),
+                                     .dilation = {1, Opt.dilation}});
+  }
   template <SampleShape S>
   static constexpr SampleShape static_output_shape() {
-    if constexpr (!S.known()) {
-      return In > 0 ? sample_shape(Out, 0) : kUnknownShape;
-    } else {
-      static_assert(detail::check_channels_first<Conv1d, S, 2, In>());
-      if constexpr (In == 0) {
-        return sample_shape(0, 0);
-      } else {
-        constexpr std::int64_t o =
-            detail::conv2d_output_hw({1, S[1]}, {1, K},
-                                     {.stride = {1, Opt.stride},
-                                      .padding = detail::as_padding2(Opt.padding),
-                                      .dilation = {1, Opt.dilation}})
-                .w;
-        if constexpr (S[1] > 0) static_assert(input_too_small_for_layer<Conv1d, 1, o>::value);
-        return sample_shape(Out, o);
-      }
-    }
+    return detail::conv_layer_output_shape<Conv1d, S, 1, In, Out, &Conv1d::static_output_hw>();
   }
 
   // weight: [out_channels, in_channels / groups, k]; bias: [out_channels].

@@ -44,6 +44,32 @@ constexpr Size2 conv2d_output_hw(Size2 in, Size2 kernel, const Conv2dOptions& o)
           in.w > 0 ? conv_output_size(in.w, kernel.w, o.stride.w, l, r, o.dilation.w) : 0};
 }
 
+// The sample shape after a convolution layer with In -> Out channels (0: runtime-sized) over Rank
+// spatial dimensions (1: [C, L], 2: [C, H, W]); OutputHw maps an input (height, width) to the
+// output's (1-d layers use height 1), 0 where a size is unknown. Checks rank, channels and that
+// the kernel fits, each as a compile error naming the layer.
+template <class Layer, SampleShape S, int Rank, std::int64_t In, std::int64_t Out,
+          Size2 (*OutputHw)(Size2)>
+constexpr SampleShape conv_layer_output_shape() {
+  const auto shape = [](std::int64_t c, Size2 hw) {
+    return Rank == 2 ? sample_shape(c, hw.h, hw.w) : sample_shape(c, hw.w);
+  };
+  if constexpr (!S.known()) {
+    return In > 0 ? shape(Out, Size2(0)) : kUnknownShape;
+  } else {
+    static_assert(check_channels_first<Layer, S, Rank + 1, In>());
+    if constexpr (In == 0) {
+      return shape(0, Size2(0));
+    } else {
+      constexpr Size2 in = Rank == 2 ? Size2{S[1], S[2]} : Size2{1, S[1]};
+      constexpr Size2 o = OutputHw(in);
+      if constexpr (in.h > 0 && in.w > 0)
+        static_assert(input_too_small_for_layer<Layer, o.h, o.w>::value);
+      return shape(Out, o);
+    }
+  }
+}
+
 inline const char* padding_mode_name(PaddingMode m) {
   switch (m) {
     case PaddingMode::reflect: return "reflect";

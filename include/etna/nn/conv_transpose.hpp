@@ -33,21 +33,11 @@ class ConvTranspose2d : public detail::ConvLayerBase<ConvTranspose2d<In, Out, K,
   static constexpr std::int64_t static_in_features = In;
   static constexpr std::int64_t static_out_features = Out;
 
+  static constexpr Size2 static_output_hw(Size2 in) { return output_hw(in, K, Opt); }
   template <SampleShape S>
   static constexpr SampleShape static_output_shape() {
-    if constexpr (!S.known()) {
-      return In > 0 ? sample_shape(Out, 0, 0) : kUnknownShape;
-    } else {
-      static_assert(detail::check_channels_first<ConvTranspose2d, S, 3, In>());
-      if constexpr (In == 0) {
-        return sample_shape(0, 0, 0);
-      } else {
-        constexpr Size2 o = output_hw({S[1], S[2]}, K, Opt);
-        if constexpr (S[1] > 0 && S[2] > 0)
-          static_assert(input_too_small_for_layer<ConvTranspose2d, o.h, o.w>::value);
-        return sample_shape(Out, o.h, o.w);
-      }
-    }
+    return detail::conv_layer_output_shape<ConvTranspose2d, S, 2, In, Out,
+                                           &ConvTranspose2d::static_output_hw>();
   }
 
   // weight: [in_channels, out_channels / groups, kH, kW] (PyTorch's layout, so its fans make
