@@ -81,6 +81,7 @@ void fwd_bwd_case(const std::string& name, I n, I c, I o, I hw, I k, I groups, d
       .num("ref_p10_us", s[1].p10_us, "%.1f")
       .num("ratio_p10", s[0].p10_us / s[1].p10_us, "%.3f")
       .num("etna_gflops", flops / s[0].median_us * 1e-3, "%.1f")
+      .num("ref_gflops", flops / s[1].median_us * 1e-3, "%.1f")  // run.sh's table prints both
       .num("grad_x_max_abs_diff", diff, "%.2g")
       .str("note", what + "; spread etna +-" + eb::fmt_num("%.0f", 100 * s[0].spread()) +
                        "% ref +-" + eb::fmt_num("%.0f", 100 * s[1].spread()) + "%")
