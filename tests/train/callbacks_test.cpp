@@ -156,13 +156,20 @@ TEST_CASE("train callbacks: ModelCheckpoint saves and keeps the best weights",
   best.restore_best();
   CHECK(net.weight.value().at({0, 0}) == 3.f);
 
-  et::train::ModelCheckpoint every{.path = "run/model_{epoch}.st", .monitor = "val_accuracy"};
+  // Without a save function, every due checkpoint is written with et::io::save (folders made).
+  const auto run = std::filesystem::temp_directory_path() / "etna_callbacks_test_run";
+  std::filesystem::remove_all(run);
+  et::train::ModelCheckpoint every{.path = (run / "model_{epoch}.st").string(),
+                                   .monitor = "val_accuracy"};
   every.on_train_begin(state);
   for (int e = 0; e < 3; ++e) {
     et::train::Logs logs{{"val_accuracy", 0.5 + 0.1 * (e % 2)}};
     every.on_epoch_end(e, logs, state);
   }
-  CHECK(every.last_saved == "run/model_3.st");
+  CHECK(every.last_saved == (run / "model_3.st").string());
+  for (int e = 1; e <= 3; ++e)
+    CHECK(std::filesystem::exists(run / ("model_" + std::to_string(e) + ".st")));
+  std::filesystem::remove_all(run);
   CHECK(every.best_epoch == 1);
   CHECK(et::train::ModelCheckpoint{"out/"}.file_for(11) == "out/epoch_12.safetensors");
 

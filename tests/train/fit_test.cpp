@@ -108,7 +108,9 @@ TEST_CASE("train fit: callbacks see the run and restore the best weights", "[tra
   et::optim::StepLR schedule(opt, {.step_size = 2, .gamma = 0.5});
   const auto csv = (std::filesystem::temp_directory_path() / "etna_fit_test_history.csv").string();
   et::train::EarlyStopping es{.patience = 3, .restore_best_weights = true};
-  et::train::ModelCheckpoint best{.path = "ckpt/", .save_best_only = true};
+  const auto ckpt = std::filesystem::temp_directory_path() / "etna_fit_test_ckpt";
+  std::filesystem::remove_all(ckpt);
+  et::train::ModelCheckpoint best{.path = ckpt.string() + "/", .save_best_only = true};
   std::int64_t batches = 0;
   struct CountBatches {
     std::int64_t* n;
@@ -144,6 +146,12 @@ TEST_CASE("train fit: callbacks see the run and restore the best weights", "[tra
   CHECK(logs.at("loss") < 0.1);  // the wrecked net would give log(2)
   CHECK(best.best == es.best);
   CHECK(best.best_epoch == es.best_epoch);
+  // Without a save function ModelCheckpoint wrote the best epoch with et::io::save.
+  Net reloaded;
+  et::io::load(reloaded, best.last_saved);
+  CHECK(et::train::evaluate(reloaded, et::nn::CrossEntropyLoss{}, val).at("loss") ==
+        Approx(es.best).epsilon(1e-5));
+  std::filesystem::remove_all(ckpt);
 
   std::ifstream in(csv);
   std::string header, line;

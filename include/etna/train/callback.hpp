@@ -14,6 +14,8 @@
 
 #include "etna/core/error.hpp"
 #include "etna/core/tensor.hpp"
+#include "etna/io/module_io.hpp"
+#include "etna/nn/module.hpp"
 #include "etna/train/logs.hpp"
 
 namespace etna::train {
@@ -76,7 +78,9 @@ class ModelHandle {
           for (const auto& [name, p] : net.named_parameters())
             out.emplace_back(name, p.value().template to<cpu>().template to<float>());
           return out;
-        }) {}
+        }) {
+    if constexpr (nn::Layer<M>) save_ = [&net](const std::string& path) { io::save(net, path); };
+  }
   bool defined() const { return static_cast<bool>(snapshot_); }
   WeightSnapshot snapshot() const {
     if (!snapshot_) throw value_error("ModelHandle::snapshot: no model (TrainState::model unset)");
@@ -88,10 +92,20 @@ class ModelHandle {
       throw value_error("ModelHandle::named_parameters: no model (TrainState::model unset)");
     return parameters_();
   }
+  // Writes the model's state_dict to `path` with et::io::save (safetensors, PyTorch's names):
+  // what ModelCheckpoint does when it has no save function of its own.
+  void save(const std::string& path) const {
+    if (!snapshot_) throw value_error("ModelHandle::save: no model (TrainState::model unset)");
+    if (!save_)
+      throw value_error("ModelHandle::save: '" + path + "': the model is not an et::nn module "
+                        "(et::io::save needs one); give ModelCheckpoint a .save function");
+    save_(path);
+  }
 
  private:
   std::function<WeightSnapshot()> snapshot_;
   std::function<std::vector<NamedHostTensor>()> parameters_;
+  std::function<void(const std::string&)> save_;
 };
 
 // What fit shares with every callback. A callback ends training by setting stop_training

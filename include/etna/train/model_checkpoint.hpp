@@ -1,10 +1,13 @@
-// ModelCheckpoint: keeps the best weights in memory and hands each due checkpoint to a save
-// function (Keras's every-epoch / save_best_only rules); etna::io will provide the file format.
+// ModelCheckpoint: writes the model to a safetensors file at the end of every epoch or of each
+// improving one (Keras's every-epoch / save_best_only rules) and keeps the best weights in memory.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <string>
+#include <system_error>
 
+#include "etna/core/error.hpp"
 #include "etna/train/callback.hpp"
 #include "etna/train/monitor.hpp"
 
@@ -12,11 +15,13 @@ namespace etna::train {
 
 // At the end of each epoch a checkpoint is due: every epoch, or with save_best_only only when
 // the monitored value is strictly better than the best so far (Keras; no min_delta). A due
-// checkpoint calls `save(path)` while the model holds that epoch's weights, for example
-//   .save = [&](const std::string& p) { et::io::save(net, p); }
-// Without `save` nothing is written to disk: etna has no weight file format until etna::io
-// (safetensors) lands, and this callback does not invent one. Whenever the monitored value is in
-// the logs, the best epoch's weights are also kept in memory (best_weights, restore_best()).
+// checkpoint is written while the model holds that epoch's weights: by default with
+// et::io::save (the model's state_dict as safetensors with PyTorch's names, written atomically;
+// load it back with et::io::load), the folders of the path created as needed. A `save`
+// function replaces that (to add metadata, or write a resumable checkpoint), for example
+//   .save = [&](const std::string& p) { et::io::save(net, p, {{"run", "baseline"}}); }
+// Whenever the monitored value is in the logs, the best epoch's weights are also kept in
+// memory (best_weights, restore_best()).
 // path: a file name, or a folder ending in '/' (then "best.safetensors" with save_best_only,
 // else "epoch_{epoch}.safetensors"); "{epoch}" becomes the 1-based epoch number, as in Keras.
 struct ModelCheckpoint {
@@ -56,6 +61,7 @@ struct ModelCheckpoint {
     if (!save_best_only || improved) {
       last_saved = file_for(epoch);
       if (save) save(last_saved);
+      else write(last_saved, state);
     }
   }
 
@@ -65,6 +71,20 @@ struct ModelCheckpoint {
       throw value_error("ModelCheckpoint::restore_best: no best weights kept (the monitored '" +
                         monitor + "' was never in the logs, or fit has not run)");
     best_weights.restore();
+  }
+
+  // The default save: et::io::save through the TrainState's model.
+  static void write(const std::string& file, const TrainState& state) {
+    if (!state.model.defined())
+      throw value_error("ModelCheckpoint: no model to write '" + file +
+                        "' (TrainState::model unset) and no save function");
+    const std::filesystem::path folder = std::filesystem::path(file).parent_path();
+    std::error_code ec;
+    if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+    if (ec)
+      throw io_error("ModelCheckpoint: cannot create the folder '" + folder.string() + "' for '" +
+                     file + "': " + ec.message());
+    state.model.save(file);
   }
 
   // The file a checkpoint of `epoch` (0-based) goes to.
