@@ -1,4 +1,5 @@
-// The whole CPU library in one include: tensors, expressions, tensor ops and autograd. GPU code
+// The whole CPU library in one include: tensors, expressions, tensor ops, autograd, modules,
+// optimizers, data, training and saving/loading (etna::io). GPU code
 // additionally includes <etna/cuda.hpp> from .cu files compiled by nvcc.
 #pragma once
 
@@ -23,3 +24,4 @@
 #include "etna/optim.hpp"
 #include "etna/data.hpp"
 #include "etna/train.hpp"
+#include "etna/io.hpp"
