@@ -125,6 +125,7 @@ with open(os.path.join(logs, "gpu.jsonl"), "w") as f:
         if a.get("etna_us") and b.get("ref_us"): r["ratio"] = round(a["etna_us"] / b["ref_us"], 3)
         if "etna_gbs" in a: r["etna_gbs"] = a["etna_gbs"]
         if "ref_gbs" in b: r["ref_gbs"] = b["ref_gbs"]
+        if "error" in a: r["etna_error"] = a["error"]  # the case threw; the others still ran
         if name in targets: r["target_us"] = targets[name]
         if name == "gpu/eltwise/chain_64M": r["target_gbs"] = 4000
         f.write(json.dumps(r) + "\n"); rows.append(r)
@@ -132,6 +133,7 @@ print(f"{'case':42s} {'etna us':>9s} {'torch us':>9s} {'ratio':>6s}  target")
 for r in rows:
     tgt = f"<= {r['target_us']} us" if "target_us" in r else (f">= 4000 GB/s (etna {r.get('etna_gbs')}, torch {r.get('ref_gbs')})" if "target_gbs" in r else "")
     fmt = lambda v: f"{v:9.1f}" if isinstance(v, (int, float)) else f"{'-':>9s}"
+    if "etna_error" in r: tgt += f"  etna error: {r['etna_error'][:100]}"
     print(f"{r['case']:42s} {fmt(r['etna_us'])} {fmt(r['ref_us'])} {r.get('ratio', '-'):>6}  {tgt}")
 PY
 echo "== total: $(( $(date +%s) - start )) s; logs in $logs"

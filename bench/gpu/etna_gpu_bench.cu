@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <etna/cuda.hpp>
@@ -53,9 +55,37 @@ void print_case(const std::string& name, double us, const std::string& extra = "
   std::fflush(stdout);
 }
 
-void chain(const std::string& filter) {
-  const std::string name = "gpu/eltwise/chain_64M";
-  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+// A string as a JSON string literal's contents.
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (const char ch : text) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      char code[8];
+      std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned>(ch));
+      out += code;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// Runs one case; an exception becomes {"case": name, "error": ...} and the next case runs.
+template <class F>
+void guarded(const std::string& name, F&& run_case) {
+  try {
+    run_case();
+  } catch (const std::exception& e) {
+    std::printf("{\"case\": \"%s\", \"error\": \"%s\"}\n", name.c_str(),
+                json_escape(e.what()).c_str());
+    std::fflush(stdout);
+  }
+}
+
+void chain_body(const std::string& name) {
   const I n = I{64} << 20;
   auto a = et::rand<float, gpu>({n}), b = et::rand<float, gpu>({n}), c = et::rand<float, gpu>({n});
   auto y = et::empty<float, gpu>({n});
@@ -64,6 +94,12 @@ void chain(const std::string& filter) {
   char extra[64];
   std::snprintf(extra, sizeof extra, ", \"etna_gbs\": %.1f", gbs);
   print_case(name, us, extra);
+}
+
+void chain(const std::string& filter) {
+  const std::string name = "gpu/eltwise/chain_64M";
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  guarded(name, [&] { chain_body(name); });
 }
 
 using Mlp784 = nn::Sequential<nn::Linear<784, 256, float, gpu>, nn::ReLU,
@@ -81,19 +117,25 @@ using WideMlp = nn::Sequential<nn::Linear<64, 64, float, gpu>, nn::ReLU,
 
 using LeNet = nn::models::LeNet5<float, gpu>;
 
+// A batch's input shape: LeNet takes images [N, 1, 28, 28] (its Input<1, 28, 28> layer; its
+// static_sample_shape is that of its output), the MLPs feature rows [N, in].
+template <class Net>
+et::Shape input_shape(I batch) {
+  if constexpr (std::is_same_v<Net, LeNet>)
+    return et::Shape{batch, 1, 28, 28};
+  else
+    return et::Shape{batch, Net::static_in_features};
+}
+
 enum class Opt { sgd, adam };
 enum class Mode { eager, graph };
 
 template <class Net>
-void train_case(const std::string& filter, const std::string& name, I batch, Opt which, Mode mode,
-                bool classify) {
-  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+void train_body(const std::string& name, I batch, Opt which, Mode mode, bool classify) {
   et::manual_seed(1);
   Net net;
-  const I in = Net::static_in_features, out = Net::static_out_features;
-  // LeNet takes images [N, 1, 28, 28]; the MLPs feature rows [N, in].
-  const auto x = Net::static_sample_shape.rank == 3 ? et::randn<float, gpu>({batch, 1, 28, 28})
-                                                    : et::randn<float, gpu>({batch, in});
+  const I out = Net::static_out_features;
+  const auto x = et::randn<float, gpu>(input_shape<Net>(batch));
   const auto labels = et::randint(0, out, {batch}).template to<gpu>();
   const auto y = et::randn<float, gpu>({batch, out});
   const float lr = which == Opt::sgd ? 0.01f : 1e-3f;
@@ -118,9 +160,14 @@ void train_case(const std::string& filter, const std::string& name, I batch, Opt
   }
 }
 
-void infer_case(const std::string& filter) {
-  const std::string name = "gpu/infer/mlp784_b1";
+template <class Net>
+void train_case(const std::string& filter, const std::string& name, I batch, Opt which, Mode mode,
+                bool classify) {
   if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  guarded(name, [&] { train_body<Net>(name, batch, which, mode, classify); });
+}
+
+void infer_body(const std::string& name) {
   et::manual_seed(1);
   Mlp784 net;
   net.eval();
@@ -130,6 +177,12 @@ void infer_case(const std::string& filter) {
                et::NoGradGuard guard;
                logits = et::Tensor<float, gpu>(net(x).value());
              }, 2000));
+}
+
+void infer_case(const std::string& filter) {
+  const std::string name = "gpu/infer/mlp784_b1";
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  guarded(name, [&] { infer_body(name); });
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "etna/backend/cpu/gemm.hpp"
+#include "etna/backend/cuda/column_reduce.hpp"
 #include "etna/backend/cuda/fwd_blas.hpp"
 #include "etna/backend/cuda/launch.hpp"
 #include "etna/backend/cuda/memory.hpp"
@@ -134,18 +135,6 @@ struct NaiveGemm {
   }
 };
 
-template <class T>
-struct ColumnSum {
-  const T* g;
-  T* out;
-  std::int64_t m, n;
-  ETNA_HD void operator()(std::int64_t j) const {
-    T sum = T(0);
-    for (std::int64_t i = 0; i < m; ++i) sum += g[i * n + j];
-    out[j] = sum;
-  }
-};
-
 // A contiguous copy of a strided batch (one matrix when the batch stride is 0).
 template <class T>
 std::shared_ptr<T> contiguous_copy(const T* src, std::int64_t batches, std::int64_t r,
@@ -256,7 +245,7 @@ void gemm_batched(std::int64_t batches, std::int64_t M, std::int64_t N, std::int
 
 template <class T>
 void column_sum(const T* g, std::int64_t m, std::int64_t n, T* out) {
-  for_each_index(n, blas_detail::ColumnSum<T>{g, out, m, n});
+  column_reduce<T, T>(column_detail::Dense<T>{g, n}, m, n, out);
 }
 
 }  // namespace etna::cuda_backend

@@ -13,6 +13,7 @@
 
 #include "etna/backend/cpu/conv_geometry.hpp"
 #include "etna/backend/cuda/blas.hpp"
+#include "etna/backend/cuda/column_reduce.hpp"
 #include "etna/backend/cuda/fwd_conv.hpp"
 #include "etna/backend/cuda/launch.hpp"
 #include "etna/backend/cuda/memory.hpp"
@@ -95,29 +96,19 @@ struct Col2im {
   }
 };
 
-// part[oc][img] = sum_p dy[img][oc][p]; then db[oc] = sum_img part[oc][img], in order.
+// part[img][oc] = sum_p dy[img][oc][p]; then db[oc] = the column sums of part (column_reduce:
+// block-wise over the images, so a batch of 64k images does not leave one thread per channel
+// adding 64k values).
 template <class T>
 struct PlaneSum {
   const T* dy;
   T* part;
-  std::int64_t n, o, P;
+  std::int64_t P;
   ETNA_HD void operator()(std::int64_t i) const {
-    const std::int64_t oc = i / n, img = i % n;
-    const T* src = dy + (img * o + oc) * P;
+    const T* src = dy + i * P;
     T s = T(0);
     for (std::int64_t p = 0; p < P; ++p) s += src[p];
     part[i] = s;
-  }
-};
-template <class T>
-struct RowSum {
-  const T* part;
-  T* out;
-  std::int64_t n;
-  ETNA_HD void operator()(std::int64_t oc) const {
-    T s = T(0);
-    for (std::int64_t i = 0; i < n; ++i) s += part[oc * n + i];
-    out[oc] = s;
   }
 };
 
@@ -194,7 +185,7 @@ struct DepthwiseInputGrad {
   }
 };
 
-// part[(co * kh kw + t) * n + img] = sum over one image's outputs of dy * the input tap t reads.
+// part[img * o kh kw + co * kh kw + t] = sum over one image's outputs of dy * what tap t reads.
 template <class T>
 struct DepthwiseWeightGradPart {
   ConvGeometry g;
@@ -202,7 +193,8 @@ struct DepthwiseWeightGradPart {
   const T* dy;
   T* part;
   ETNA_HD void operator()(std::int64_t i) const {
-    const std::int64_t img = i % g.n, t = (i / g.n) % (g.kh * g.kw), co = i / (g.n * g.kh * g.kw);
+    const std::int64_t taps = g.o * g.kh * g.kw, img = i / taps, tap = i % taps;
+    const std::int64_t t = tap % (g.kh * g.kw), co = tap / (g.kh * g.kw);
     const std::int64_t ky = t / g.kw, kx = t % g.kw;
     const T* xp = x + (img * g.c + co / g.og()) * g.in_plane();
     const T* dyp = dy + (img * g.o + co) * g.out_plane();
@@ -255,17 +247,17 @@ void conv2d_backward(const etna::detail::ConvGeometry& g, const T* x, const T* d
   const std::int64_t K = g.kg(), P = g.out_plane(), og = g.og();
   if (db) {
     auto part = allocate<T>(std::max<std::int64_t>(1, g.o * g.n));
-    for_each_index(g.o * g.n, PlaneSum<T>{dy, part.get(), g.n, g.o, P});
-    for_each_index(g.o, RowSum<T>{part.get(), db, g.n});
+    for_each_index(g.o * g.n, PlaneSum<T>{dy, part.get(), P});
+    column_reduce<T, T>(column_detail::Dense<T>{part.get(), g.o}, g.n, g.o, db);
   }
   if (!dx && !dw) return;
-  if (g.depthwise()) {  // the per-image partial sums of dW are added in image order
+  if (g.depthwise()) {  // per-image partial sums of dW, then summed over the images
     if (dx) for_each_index(g.n * g.c * g.in_plane(), DepthwiseInputGrad<T>{g, dy, w, dx});
     if (dw) {
       const std::int64_t taps = g.o * g.kh * g.kw;
       auto part = allocate<T>(std::max<std::int64_t>(1, taps * g.n));
       for_each_index(taps * g.n, DepthwiseWeightGradPart<T>{g, x, dy, part.get()});
-      for_each_index(taps, RowSum<T>{part.get(), dw, g.n});
+      column_reduce<T, T>(column_detail::Dense<T>{part.get(), taps}, g.n, taps, dw);
     }
     return;
   }

@@ -55,18 +55,24 @@ struct ClassRows {
 template <class T>
 void cross_entropy_forward(const ClassRows<T>& rows, T* lse, T* loss);
 // dx = d loss / d x and dt = d loss / d probs (if not nullptr); the upstream gradient is g[i]
-// per row (per_row) or g[0] * norm.
+// per row (per_row; norm unused) or g[0] * T(norm[0]), norm a device scalar (class_norm).
 template <class T>
-void cross_entropy_backward(const ClassRows<T>& rows, const T* lse, const T* g, T norm,
+void cross_entropy_backward(const ClassRows<T>& rows, const T* lse, const T* g, const double* norm,
                             bool per_row, T* dx, T* dt);
 template <class T>
 void nll_forward(const ClassRows<T>& rows, T* loss);
 template <class T>
-void nll_backward(const ClassRows<T>& rows, const T* g, T norm, bool per_row, T* dx);
+void nll_backward(const ClassRows<T>& rows, const T* g, const double* norm, bool per_row, T* dx);
 
-// out[0] = scale * sum(v[0 .. n)), accumulated in double.
+// norm[0] = the reduction's factor on the device: for mean, 1 / (the sum of w[y] over the rows
+// not ignored, or the row count for probability targets), else 1. An out-of-range label
+// (possible only while a CUDA graph is captured, when labels are not checked) makes it NaN.
 template <class T>
-void sum_scaled(const T* v, std::int64_t n, double scale, T* out);
+void class_norm(const ClassRows<T>& rows, bool mean, double* norm);
+
+// out[0] = scale[0] * sum(v[0 .. n)), accumulated in double; scale is a device scalar.
+template <class T>
+void sum_scaled(const T* v, std::int64_t n, const double* scale, T* out);
 
 // out[i] = uniform_at(stream, i) < threshold ? drop : keep: the same values as the CPU's mask.
 template <class T>

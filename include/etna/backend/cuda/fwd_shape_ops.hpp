@@ -20,6 +20,9 @@ void concat_into(const Tensor<T, cuda>& out, const std::vector<Tensor<T, cuda>>&
 // CUDA graph capture nothing may be copied back: it returns -1 there and the kernels below
 // skip out-of-range indices instead of faulting.
 inline std::int64_t first_bad_index(const std::int64_t* idx, std::int64_t n, std::int64_t size);
+// The same for class labels, where ignore_index is also accepted (cross_entropy, nll_loss).
+inline std::int64_t first_bad_label(const std::int64_t* idx, std::int64_t n, std::int64_t size,
+                                    std::int64_t ignore_index);
 // idx[pos], read from device memory.
 inline std::int64_t index_at(const std::int64_t* idx, std::int64_t pos);
 

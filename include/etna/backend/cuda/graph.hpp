@@ -45,6 +45,11 @@ class cuda::Graph {
 #if ETNA_CUDA_REAL
     ETNA_CUDA_CHECK(cudaGraphLaunch(exec_, cuda_backend::stream()));
 #else
+    struct Raise {  // the body runs as it would during a real capture (runtime.hpp)
+      bool previous = cuda_backend::emulated_capture_flag();
+      Raise() { cuda_backend::emulated_capture_flag() = true; }
+      ~Raise() { cuda_backend::emulated_capture_flag() = previous; }
+    } raise;
     body_();
 #endif
   }

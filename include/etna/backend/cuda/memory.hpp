@@ -122,8 +122,8 @@ class PinnedStaging {
 #endif
 
 inline void copy_to_device(void* dst, const void* src, std::size_t bytes) {
+  require_not_capturing("copying to the device");  // also in emulation: see capturing()
 #if ETNA_CUDA_REAL
-  require_not_capturing("copying to the device");
   auto& staging = PinnedStaging::instance();
   std::lock_guard<std::mutex> lock(staging.mutex);
   char* pinned = static_cast<char*>(staging.buffer(std::min(bytes, PinnedStaging::kChunk)));
@@ -141,8 +141,8 @@ inline void copy_to_device(void* dst, const void* src, std::size_t bytes) {
 }
 
 inline void copy_to_host(void* dst, const void* src, std::size_t bytes) {
+  require_not_capturing("copying to the host");  // also in emulation: see capturing()
 #if ETNA_CUDA_REAL
-  require_not_capturing("copying to the host");
   auto& staging = PinnedStaging::instance();
   std::lock_guard<std::mutex> lock(staging.mutex);
   char* pinned = static_cast<char*>(staging.buffer(std::min(bytes, PinnedStaging::kChunk)));

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
+#include "etna/backend/cuda/column_reduce.hpp"
 #include "etna/backend/cuda/fwd_nn.hpp"
 #include "etna/backend/cuda/launch.hpp"
 #include "etna/backend/cuda/memory.hpp"
@@ -245,20 +247,19 @@ struct LayerNormInputGrad {
   }
 };
 
+// The layer-norm affine gradients' terms g and g * xhat of [rows, K], for column_reduce.
 template <class T>
-struct ColumnSums {  // the layer-norm affine gradients, one thread per column
+struct GradTerm {
+  const T* g;
+  std::int64_t K;
+  ETNA_HD double operator()(std::int64_t r, std::int64_t k) const { return g[r * K + k]; }
+};
+template <class T>
+struct GradXhatTerm {
   const T *g, *xh;
-  T *sg, *sgx;
-  std::int64_t rows, K;
-  ETNA_HD void operator()(std::int64_t k) const {
-    double s = 0, sx = 0;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t i = r * K + k;
-      s += g[i];
-      sx += static_cast<double>(g[i]) * xh[i];
-    }
-    sg[k] = static_cast<T>(s);
-    sgx[k] = static_cast<T>(sx);
+  std::int64_t K;
+  ETNA_HD double operator()(std::int64_t r, std::int64_t k) const {
+    return static_cast<double>(g[r * K + k]) * xh[r * K + k];
   }
 };
 
@@ -267,6 +268,16 @@ struct ColumnSums {  // the layer-norm affine gradients, one thread per column
 template <class T>
 ETNA_HD T class_weight(const ClassRows<T>& r, std::int64_t j) {
   return r.weight ? r.weight[j] : T(1);
+}
+// A label outside [0, c) that is not ignore_index: the range check is skipped while a CUDA
+// graph is captured, so the kernels turn such a row into NaNs instead of reading past it.
+template <class T>
+ETNA_HD bool bad_label(const ClassRows<T>& r, std::int64_t y) {
+  return y != r.ignore_index && (y < 0 || y >= r.c);
+}
+template <class T>
+ETNA_HD T quiet_nan() {
+  return std::numeric_limits<T>::quiet_NaN();
 }
 template <class T>
 ETNA_HD T prob_target(const ClassRows<T>& r, std::int64_t i, std::int64_t j) {
@@ -291,7 +302,9 @@ struct CrossEntropyRow {
       for (std::int64_t j = team.lane(); j < r.c; j += team.width())
         if (const T q = prob_target(r, i, j); q != T(0)) l += q * (z - x[j]);  // no 0 * inf
       l = team.sum(l);
-    } else if (const std::int64_t y = r.labels[i]; y != r.ignore_index) {
+    } else if (const std::int64_t y = r.labels[i]; bad_label(r, y)) {
+      l = quiet_nan<double>();
+    } else if (y != r.ignore_index) {
       l = (1 - r.eps) * class_weight(r, y) * (z - x[y]);
       if (r.eps != T(0)) {
         double dot = 0;
@@ -311,12 +324,12 @@ template <class T>
 struct CrossEntropyRowGrad {
   ClassRows<T> r;
   const T *lse, *g;
-  T norm;
+  const double* norm;
   bool per_row;
   T *dx, *dt;
   template <class Team>
   ETNA_HD void operator()(std::int64_t i, const Team& team) const {
-    const T s = per_row ? g[i] : g[0] * norm;
+    const T s = per_row ? g[i] : g[0] * static_cast<T>(norm[0]);
     const T* x = r.x + i * r.c;
     T* out = dx + i * r.c;
     const T z = lse[i];
@@ -332,6 +345,10 @@ struct CrossEntropyRowGrad {
       return;
     }
     const std::int64_t y = r.labels[i];
+    if (bad_label(r, y)) {
+      for (std::int64_t j = team.lane(); j < r.c; j += team.width()) out[j] = quiet_nan<T>();
+      return;
+    }
     const bool ignored = y == r.ignore_index;
     const T scale = ignored ? T(0) : s * ((1 - r.eps) * class_weight(r, y) + r.eps_c * r.wsum);
     const T hit = ignored ? T(0) : s * (1 - r.eps) * class_weight(r, y);
@@ -348,7 +365,9 @@ struct NllRow {
   T* loss;
   ETNA_HD void operator()(std::int64_t i) const {
     const std::int64_t y = r.labels[i];
-    loss[i] = y == r.ignore_index ? T(0) : -class_weight(r, y) * r.x[i * r.c + y];
+    loss[i] = bad_label(r, y)            ? quiet_nan<T>()
+              : y == r.ignore_index ? T(0)
+                                    : -class_weight(r, y) * r.x[i * r.c + y];
   }
 };
 
@@ -357,13 +376,43 @@ template <class T>
 struct NllGrad {
   ClassRows<T> r;
   const T* g;
-  T norm;
+  const double* norm;
   bool per_row;
   T* dx;
   ETNA_HD void operator()(std::int64_t e) const {
     const std::int64_t i = e / r.c, j = e % r.c, y = r.labels[i];
-    dx[e] =
-        y == r.ignore_index || j != y ? T(0) : -(per_row ? g[i] : g[0] * norm) * class_weight(r, y);
+    if (bad_label(r, y)) {
+      dx[e] = quiet_nan<T>();
+      return;
+    }
+    dx[e] = y == r.ignore_index || j != y
+                ? T(0)
+                : -(per_row ? g[i] : g[0] * static_cast<T>(norm[0])) * class_weight(r, y);
+  }
+};
+
+// The mean's factor 1 / (sum of the row weights), one block, in double as on the CPU.
+template <class T>
+struct ClassNorm {
+  ClassRows<T> r;
+  bool mean;
+  double* norm;
+  template <class Team>
+  ETNA_HD void operator()(std::int64_t, const Team& team) const {
+    if (!mean || !r.labels) {  // sum: 1; probability targets: every row counts once
+      if (team.lane() == 0) norm[0] = mean ? 1.0 / static_cast<double>(r.n) : 1.0;
+      return;
+    }
+    double denom = 0;
+    for (std::int64_t i = team.lane(); i < r.n; i += team.width()) {
+      const std::int64_t y = r.labels[i];
+      if (bad_label(r, y))
+        denom += quiet_nan<double>();
+      else if (y != r.ignore_index)
+        denom += static_cast<double>(class_weight(r, y));
+    }
+    denom = team.sum(denom);
+    if (team.lane() == 0) norm[0] = 1.0 / denom;  // all rows ignored: inf, then 0 * inf = NaN
   }
 };
 
@@ -372,14 +421,14 @@ template <class T>
 struct SumScaled {
   const T* v;
   std::int64_t n;
-  double scale;
+  const double* scale;
   T* out;
   template <class Team>
   ETNA_HD void operator()(std::int64_t, const Team& team) const {
     double total = 0;
     for (std::int64_t i = team.lane(); i < n; i += team.width()) total += v[i];
     total = team.sum(total);
-    if (team.lane() == 0) out[0] = static_cast<T>(total * scale);
+    if (team.lane() == 0) out[0] = static_cast<T>(total * scale[0]);
   }
 };
 
@@ -442,7 +491,10 @@ void layer_norm_backward(const T* g, const T* xhat, const T* rstd, const T* w, T
   if (dx)
     nn_kernels::for_each_team<kBlock>(rows,
                                       nn_kernels::LayerNormInputGrad<T>{g, xhat, rstd, w, dx, K});
-  if (sum_g) for_each_index(K, nn_kernels::ColumnSums<T>{g, xhat, sum_g, sum_gx, rows, K});
+  if (sum_g) {  // column sums in double, block-wise for many rows (column_reduce.hpp)
+    column_reduce<double, T>(nn_kernels::GradTerm<T>{g, K}, rows, K, sum_g);
+    column_reduce<double, T>(nn_kernels::GradXhatTerm<T>{g, xhat, K}, rows, K, sum_gx);
+  }
 }
 
 template <class T>
@@ -451,7 +503,7 @@ void cross_entropy_forward(const ClassRows<T>& rows, T* lse, T* loss) {
 }
 
 template <class T>
-void cross_entropy_backward(const ClassRows<T>& rows, const T* lse, const T* g, T norm,
+void cross_entropy_backward(const ClassRows<T>& rows, const T* lse, const T* g, const double* norm,
                             bool per_row, T* dx, T* dt) {
   nn_kernels::for_each_team<32>(
       rows.n, nn_kernels::CrossEntropyRowGrad<T>{rows, lse, g, norm, per_row, dx, dt});
@@ -463,12 +515,17 @@ void nll_forward(const ClassRows<T>& rows, T* loss) {
 }
 
 template <class T>
-void nll_backward(const ClassRows<T>& rows, const T* g, T norm, bool per_row, T* dx) {
+void nll_backward(const ClassRows<T>& rows, const T* g, const double* norm, bool per_row, T* dx) {
   for_each_index(rows.n * rows.c, nn_kernels::NllGrad<T>{rows, g, norm, per_row, dx});
 }
 
 template <class T>
-void sum_scaled(const T* v, std::int64_t n, double scale, T* out) {
+void class_norm(const ClassRows<T>& rows, bool mean, double* norm) {
+  nn_kernels::for_each_team<kBlock>(1, nn_kernels::ClassNorm<T>{rows, mean, norm});
+}
+
+template <class T>
+void sum_scaled(const T* v, std::int64_t n, const double* scale, T* out) {
   nn_kernels::for_each_team<kBlock>(1, nn_kernels::SumScaled<T>{v, n, scale, out});
 }
 

@@ -87,14 +87,6 @@ inline bool capturing() {
   return status != cudaStreamCaptureStatusNone;
 }
 
-// Fails with a clear message instead of CUDA's "operation not permitted when stream is capturing".
-inline void require_not_capturing(const char* what) {
-  if (capturing())
-    throw device_error(etna::detail::str(
-        "cuda: ", what, " waits for the GPU, which is not allowed while a CUDA graph is being "
-        "captured; read results (item(), to<cpu>()) after capture, or after g.replay()"));
-}
-
 // Reports errors of asynchronous kernel launches at the launch site.
 inline void check_launch(const char* kernel) {
   const cudaError_t status = cudaPeekAtLastError();
@@ -106,9 +98,29 @@ inline void check_launch(const char* kernel) {
 }
 #endif
 
+#if !ETNA_CUDA_REAL
+// The emulated graph is the captured body itself, called again by each replay (graph.hpp). The
+// replay raises this flag, so the body's host code sees what it sees while a real GPU captures
+// it: capturing() is true, and copies between host and device fail as they would there. An
+// emulated test of a captured step thus catches a step that a GPU could not capture.
+inline bool& emulated_capture_flag() {
+  thread_local bool flag = false;
+  return flag;
+}
+inline bool capturing() { return emulated_capture_flag(); }
+#endif
+
+// Fails with a clear message instead of CUDA's "operation not permitted when stream is capturing".
+inline void require_not_capturing(const char* what) {
+  if (capturing())
+    throw device_error(etna::detail::str(
+        "cuda: ", what, " waits for the GPU, which is not allowed while a CUDA graph is being "
+        "captured; read results (item(), to<cpu>()) after capture, or after g.replay()"));
+}
+
 inline void synchronize() {
-#if ETNA_CUDA_REAL
   require_not_capturing("synchronize()");
+#if ETNA_CUDA_REAL
   ETNA_CUDA_CHECK(cudaStreamSynchronize(stream()));
 #endif
 }

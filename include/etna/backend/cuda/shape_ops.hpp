@@ -92,9 +92,11 @@ struct FirstBadIndexKernel {
   const std::int64_t* idx;
   std::int64_t size;
   std::int64_t* first;
+  bool has_allowed;      // whether `allowed` is accepted besides [0, size) (an ignore_index)
+  std::int64_t allowed;
   ETNA_HD void operator()(std::int64_t i) const {
     const std::int64_t v = idx[i];
-    if (v < 0 || v >= size) atomic_min(first, i);
+    if ((v < 0 || v >= size) && !(has_allowed && v == allowed)) atomic_min(first, i);
   }
 };
 
@@ -242,18 +244,28 @@ void concat_into(const Tensor<T, cuda>& out, const std::vector<Tensor<T, cuda>>&
   }
 }
 
-inline std::int64_t first_bad_index(const std::int64_t* idx, std::int64_t n, std::int64_t size) {
+namespace shape_detail {
+inline std::int64_t first_bad(const std::int64_t* idx, std::int64_t n, std::int64_t size,
+                              bool has_allowed, std::int64_t allowed) {
   if (n <= 0) return -1;
-#if ETNA_CUDA_REAL
   if (capturing()) return -1;  // nothing can be read back while a graph is being captured
-#endif
   require_device();
   const auto first = allocate<std::int64_t>(1);
-  for_each_index(1, shape_detail::SetValue{first.get(), n});
-  for_each_index(n, shape_detail::FirstBadIndexKernel{idx, size, first.get()});
+  for_each_index(1, SetValue{first.get(), n});
+  for_each_index(n, FirstBadIndexKernel{idx, size, first.get(), has_allowed, allowed});
   std::int64_t pos = n;
   copy_to_host(&pos, first.get(), sizeof pos);
   return pos < n ? pos : -1;
+}
+}  // namespace shape_detail
+
+inline std::int64_t first_bad_index(const std::int64_t* idx, std::int64_t n, std::int64_t size) {
+  return shape_detail::first_bad(idx, n, size, false, 0);
+}
+
+inline std::int64_t first_bad_label(const std::int64_t* idx, std::int64_t n, std::int64_t size,
+                                    std::int64_t ignore_index) {
+  return shape_detail::first_bad(idx, n, size, true, ignore_index);
 }
 
 inline std::int64_t index_at(const std::int64_t* idx, std::int64_t pos) {

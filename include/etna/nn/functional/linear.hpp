@@ -58,7 +58,7 @@ class LinearNode final : public autograd::Node<T, D> {
         for (std::int64_t i = 0; i < m; ++i)
           for (std::int64_t j = 0; j < out_f; ++j) pb[j] += pg[i * out_f + j];
         autograd::propagate(b_, gb);
-      } else {  // same summation order as the CPU loop, one thread per output feature
+      } else {  // deterministic block-wise column sums (column_reduce.hpp)
         auto gb = Tensor<T, D>::allocate({out_f});
         cuda_backend::column_sum<T>(g.data(), m, out_f, gb.data());
         autograd::propagate(b_, gb);

@@ -10,24 +10,27 @@
 
 #include "etna/autograd/ops/views.hpp"
 #include "etna/backend/cuda/fwd_nn.hpp"
+#include "etna/backend/cuda/fwd_shape_ops.hpp"
 #include "etna/nn/losses/reduction.hpp"
 
 namespace etna::nn::detail {
 
 // Everything a class loss needs from its operands, read once (contiguous) on the forward pass.
-// On a GPU the labels and weights are also kept in device memory for the kernels; the host
-// copies serve the range checks and the weighted-mean normaliser.
+// On a GPU the labels stay in device memory (device_labels; `labels` is empty) and so does the
+// weighted-mean normaliser (reduce_device_rows): nothing is read back to the host, so a
+// training step with this loss can be captured into a CUDA graph.
 template <class T, class D = cpu>
 struct RowBatch {
   Tensor<T, D> x;  // [n, c] logits or log-probabilities, contiguous
   std::int64_t n = 0, c = 0;
-  std::vector<std::int64_t> labels;  // class indices, or empty for probability targets
+  std::vector<std::int64_t> labels;  // class indices (CPU), or empty for probability targets
   Tensor<T, D> probs;                // [n, c] class probabilities, contiguous, or undefined
-  std::vector<T> weight;             // one per class, or empty
+  std::vector<T> weight;             // one per class, or empty (also on a GPU: for wsum)
   std::int64_t ignore_index = -100;
   Reduction reduction = Reduction::mean;
   T eps = 0;                              // label smoothing
-  Tensor<std::int64_t, D> device_labels;  // labels and weight on a GPU (undefined on the CPU)
+  Tensor<std::int64_t, D> device_labels;  // labels and weight on a GPU (undefined on the CPU
+                                          // and for probability targets)
   Tensor<T, D> device_weight;
 };
 
@@ -71,20 +74,9 @@ RowBatch<T, D> make_batch(const char* op, const Tensor<T, D>& rows, const LossWe
                                           "), got shape ", weight.shape()));
     const Tensor<T> w = weight.as<T>();
     b.weight.assign(w.begin(), w.end());
-    if constexpr (!std::is_same_v<D, cpu>) b.device_weight = w.template to<D>();
+    if constexpr (!std::is_same_v<D, cpu>) b.device_weight = weight.template as<T, D>();
   }
   return b;
-}
-
-// Sets the batch's class indices (and their device copy on a GPU).
-template <class T, class D>
-void set_labels(RowBatch<T, D>& b, std::vector<std::int64_t> labels) {
-  b.labels = std::move(labels);
-  if constexpr (!std::is_same_v<D, cpu>) {
-    auto host = Tensor<std::int64_t>::allocate(Shape{static_cast<std::int64_t>(b.labels.size())});
-    std::copy(b.labels.begin(), b.labels.end(), host.data());
-    b.device_labels = host.template to<D>();
-  }
 }
 
 // Class indices of the input's batch shape, flattened in row order and range-checked.
@@ -109,6 +101,45 @@ std::vector<std::int64_t> labels(const char* op, const Y& target, const Shape& i
   return out;
 }
 
+// The same on a GPU without reading them back: the target's own device memory (converted to
+// int64 on the device when int32), checked on the device. While a CUDA graph is captured the
+// check is skipped (nothing can be read back then); an out-of-range label then makes its row's
+// loss and the reduced loss NaN instead of reading outside the row.
+template <class D, class Y>
+Tensor<std::int64_t, D> device_labels(const char* op, const Y& target, const Shape& input,
+                                      std::int64_t classes, std::int64_t ignore_index) {
+  const auto t = eval(target);
+  using TD = typename std::remove_cvref_t<decltype(t)>::device_type;
+  using V = value_type_of<std::remove_cvref_t<decltype(t)>>;
+  const Shape expected = batch_shape(input);
+  if (!(t.shape() == expected))
+    throw shape_error(etna::detail::str(op, ": target shape ", t.shape(),
+                                        " does not match the input's batch shape ", expected,
+                                        " (input shape ", input, ")"));
+  Tensor<std::int64_t, D> y;
+  if constexpr (!std::is_same_v<TD, D>)  // a host target: copied over (not capturable)
+    y = Tensor<std::int64_t, TD>(cast<std::int64_t>(t)).template to<D>();
+  else if constexpr (std::is_same_v<V, std::int64_t>)
+    y = t.contiguous();
+  else
+    y = Tensor<std::int64_t, D>(cast<std::int64_t>(t));
+  const std::int64_t bad =
+      cuda_backend::first_bad_label(y.data(), y.numel(), classes, ignore_index);
+  if (bad >= 0)
+    throw index_error(etna::detail::str(op, ": target ", cuda_backend::index_at(y.data(), bad),
+                                        " is out of range for ", classes, " classes"));
+  return y;
+}
+
+// Sets the batch's class indices: on the host for the CPU, on the device for a GPU.
+template <class T, class D, class Y>
+void set_labels(const char* op, RowBatch<T, D>& b, const Y& target, const Shape& input) {
+  if constexpr (std::is_same_v<D, cpu>)
+    b.labels = labels(op, target, input, b.c, b.ignore_index);
+  else
+    b.device_labels = device_labels<D>(op, target, input, b.c, b.ignore_index);
+}
+
 inline void check_probabilities(const char* op, const Shape& target, const Shape& input) {
   if (!(target == input))
     throw shape_error(etna::detail::str(
@@ -121,7 +152,7 @@ inline void check_probabilities(const char* op, const Shape& target, const Shape
 // Per-row losses to the result: [n] for none, else a scalar; and the factor the backward pass
 // applies to the upstream gradient (1 / normaliser for mean). The mean divides by the sum of
 // the row weights: w[y] of the rows not ignored for class indices, the row count for
-// probabilities (PyTorch's rules).
+// probabilities (PyTorch's rules). The CPU's; a GPU computes it on the device (class_norm).
 template <class T, class D>
 double reduction_norm(const RowBatch<T, D>& b) {
   if (b.reduction != Reduction::mean) return 1;
@@ -150,22 +181,12 @@ std::pair<Tensor<T>, T> reduce_rows(const std::vector<T>& loss, const RowBatch<T
   return {out, static_cast<T>(norm)};
 }
 
-// The same on a GPU, from the per-row losses in device memory.
-template <class T, class D>
-std::pair<Tensor<T, D>, T> reduce_device_rows(const Tensor<T, D>& loss, const RowBatch<T, D>& b) {
-  if (b.reduction == Reduction::none) return {loss, T(1)};
-  const double norm = reduction_norm(b);
-  auto out = Tensor<T, D>::allocate(Shape{});
-  cuda_backend::sum_scaled<T>(loss.data(), b.n, norm, out.data());
-  return {out, static_cast<T>(norm)};
-}
-
 // The batch as the kernels' view of device memory.
 template <class T, class D>
 cuda_backend::ClassRows<T> device_rows(const RowBatch<T, D>& b) {
   cuda_backend::ClassRows<T> r;
   r.x = b.x.data();
-  r.labels = b.labels.empty() ? nullptr : b.device_labels.data();
+  r.labels = b.device_labels.defined() ? b.device_labels.data() : nullptr;
   r.probs = b.probs.defined() ? b.probs.data() : nullptr;
   r.weight = b.weight.empty() ? nullptr : b.device_weight.data();
   r.n = b.n;
@@ -179,6 +200,20 @@ cuda_backend::ClassRows<T> device_rows(const RowBatch<T, D>& b) {
     for (T w : b.weight) r.wsum += w;
   }
   return r;
+}
+
+// reduce_rows on a GPU, from the per-row losses in device memory. The factor stays on the device
+// too (a double scalar that the backward kernels read; undefined for reduction none): the
+// normaliser depends on the labels, which the host never sees.
+template <class T, class D>
+std::pair<Tensor<T, D>, Tensor<double, D>> reduce_device_rows(const Tensor<T, D>& loss,
+                                                              const RowBatch<T, D>& b) {
+  if (b.reduction == Reduction::none) return {loss, Tensor<double, D>()};
+  auto norm = Tensor<double, D>::allocate(Shape{});
+  cuda_backend::class_norm<T>(device_rows(b), b.reduction == Reduction::mean, norm.data());
+  auto out = Tensor<T, D>::allocate(Shape{});
+  cuda_backend::sum_scaled<T>(loss.data(), b.n, norm.data(), out.data());
+  return {out, norm};
 }
 
 // Per-row losses back to the input's batch shape (reduction none); scalars pass through.

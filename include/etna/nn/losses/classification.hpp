@@ -132,20 +132,22 @@ struct RowTarget {
 };
 
 // The fused cross-entropy node: saves the logits rows, each row's logsumexp and the target;
-// backward rebuilds softmax from them in one pass per row. On a GPU the logsumexps stay in
-// device memory (device_lse) and one kernel thread handles a row.
+// backward rebuilds softmax from them in one pass per row. On a GPU the logsumexps and the
+// reduction's factor stay in device memory (device_lse, device_norm) and a warp handles a row.
 template <class T, class D>
 class CrossEntropyNode final : public autograd::Node<T, D> {
  public:
   CrossEntropyNode(std::shared_ptr<autograd::VarImpl<T, D>> input,
                    std::shared_ptr<autograd::VarImpl<T, D>> target, RowBatch<T, D> batch,
-                   std::vector<T> lse, T norm, Tensor<T, D> device_lse = {})
+                   std::vector<T> lse, T norm, Tensor<T, D> device_lse = {},
+                   Tensor<double, D> device_norm = {})
       : input_(std::move(input)),
         target_(std::move(target)),
         b_(std::move(batch)),
         lse_(std::move(lse)),
         norm_(norm),
-        device_lse_(std::move(device_lse)) {}
+        device_lse_(std::move(device_lse)),
+        device_norm_(std::move(device_norm)) {}
   const char* name() const override { return "CrossEntropyLossBackward"; }
   void next_nodes(std::vector<std::shared_ptr<autograd::NodeBase>>& out) const override {
     autograd::add_next(out, input_);
@@ -160,9 +162,10 @@ class CrossEntropyNode final : public autograd::Node<T, D> {
     Tensor<T, D> dt;
     if (target_) dt = Tensor<T, D>::allocate(Shape{n, c});
     if constexpr (!std::is_same_v<D, cpu>) {
-      cuda_backend::cross_entropy_backward<T>(device_rows(b_), device_lse_.data(), g.data(), norm_,
-                                              b_.reduction == Reduction::none, dx.data(),
-                                              target_ ? dt.data() : nullptr);
+      const bool per_row = b_.reduction == Reduction::none;
+      cuda_backend::cross_entropy_backward<T>(device_rows(b_), device_lse_.data(), g.data(),
+                                              per_row ? nullptr : device_norm_.data(), per_row,
+                                              dx.data(), target_ ? dt.data() : nullptr);
     } else {
       const RowTarget<T> rt(b_);
       const bool per_row = b_.reduction == Reduction::none;
@@ -191,14 +194,16 @@ class CrossEntropyNode final : public autograd::Node<T, D> {
     b_ = RowBatch<T, D>{};
     lse_.clear();
     device_lse_ = Tensor<T, D>();
+    device_norm_ = Tensor<double, D>();
   }
 
  private:
   std::shared_ptr<autograd::VarImpl<T, D>> input_, target_;
   RowBatch<T, D> b_;
   std::vector<T> lse_;
-  T norm_;  // 1 / (sum of row weights) for mean, 1 for sum
+  T norm_;  // 1 / (sum of row weights) for mean, 1 for sum (CPU)
   Tensor<T, D> device_lse_;
+  Tensor<double, D> device_norm_;  // the same on a GPU (undefined for reduction none)
 };
 
 // The loss over [N, C] rows: per-row values (reduction none) or their weighted mean / sum.
@@ -215,7 +220,7 @@ Var<T, D> cross_entropy_rows(const Var<T, D>& x, const Var<T, D>* target, RowBat
     if (record)
       node = std::make_shared<CrossEntropyNode<T, D>>(
           autograd::grad_input(x), target_grad ? target->impl_ptr() : nullptr, std::move(b),
-          std::vector<T>{}, reduced.second, std::move(lse));
+          std::vector<T>{}, T(1), std::move(lse), std::move(reduced.second));
     return make_result(std::move(reduced.first), std::move(node));
   } else {
     const std::int64_t n = b.n, c = b.c;
@@ -242,8 +247,12 @@ Var<T, D> cross_entropy_rows(const Var<T, D>& x, const Var<T, D>* target, RowBat
 template <class T, class D>
 class NllNode final : public autograd::Node<T, D> {
  public:
-  NllNode(std::shared_ptr<autograd::VarImpl<T, D>> input, RowBatch<T, D> batch, T norm)
-      : input_(std::move(input)), b_(std::move(batch)), norm_(norm) {}
+  NllNode(std::shared_ptr<autograd::VarImpl<T, D>> input, RowBatch<T, D> batch, T norm,
+          Tensor<double, D> device_norm = {})
+      : input_(std::move(input)),
+        b_(std::move(batch)),
+        norm_(norm),
+        device_norm_(std::move(device_norm)) {}
   const char* name() const override { return "NllLossBackward"; }
   void next_nodes(std::vector<std::shared_ptr<autograd::NodeBase>>& out) const override {
     autograd::add_next(out, input_);
@@ -254,8 +263,9 @@ class NllNode final : public autograd::Node<T, D> {
     const Tensor<T, D> g = g_in.contiguous();
     if constexpr (!std::is_same_v<D, cpu>) {
       auto dx = Tensor<T, D>::allocate(Shape{b_.n, b_.c});
-      cuda_backend::nll_backward<T>(device_rows(b_), g.data(), norm_,
-                                    b_.reduction == Reduction::none, dx.data());
+      const bool per_row = b_.reduction == Reduction::none;
+      cuda_backend::nll_backward<T>(device_rows(b_), g.data(),
+                                    per_row ? nullptr : device_norm_.data(), per_row, dx.data());
       autograd::propagate(input_, dx);
       return;
     } else {
@@ -272,12 +282,14 @@ class NllNode final : public autograd::Node<T, D> {
   void release_saved() override {
     input_.reset();
     b_ = RowBatch<T, D>{};
+    device_norm_ = Tensor<double, D>();
   }
 
  private:
   std::shared_ptr<autograd::VarImpl<T, D>> input_;
   RowBatch<T, D> b_;
-  T norm_;
+  T norm_;                         // the CPU's factor
+  Tensor<double, D> device_norm_;  // a GPU's (undefined for reduction none)
 };
 
 template <class T, class D>
@@ -288,7 +300,8 @@ Var<T, D> nll_rows(const Var<T, D>& x, RowBatch<T, D> b) {
     auto reduced = reduce_device_rows(loss, b);
     std::shared_ptr<autograd::Node<T, D>> node;
     if (autograd::should_record(x))
-      node = std::make_shared<NllNode<T, D>>(autograd::grad_input(x), std::move(b), reduced.second);
+      node = std::make_shared<NllNode<T, D>>(autograd::grad_input(x), std::move(b), T(1),
+                                             std::move(reduced.second));
     return make_result(std::move(reduced.first), std::move(node));
   } else {
     std::vector<T> loss(static_cast<std::size_t>(b.n));
@@ -350,7 +363,7 @@ auto cross_entropy(const X& input, const Y& target, const CrossEntropyOptions& o
                                      options.reduction, static_cast<T>(options.label_smoothing));
   Var<T, D> out;
   if constexpr (IntegralScalar<value_type_of<Y>>) {
-    nn::detail::set_labels(b, nn::detail::labels(op, target, x.shape(), b.c, options.ignore_index));
+    nn::detail::set_labels(op, b, target, x.shape());
     out = nn::detail::cross_entropy_rows<T, D>(rows, nullptr, std::move(b));
   } else {
     static_assert(std::is_same_v<value_type_of<Y>, T>,
@@ -379,7 +392,7 @@ auto nll_loss(const X& input, const Y& target, const NllLossOptions& options = {
   const auto rows = nn::detail::class_rows(op, x);
   auto b = nn::detail::make_batch<T>(op, rows.value(), options.weight, options.ignore_index,
                                      options.reduction, T(0));
-  nn::detail::set_labels(b, nn::detail::labels(op, target, x.shape(), b.c, options.ignore_index));
+  nn::detail::set_labels(op, b, target, x.shape());
   return nn::detail::unflatten_rows(nn::detail::nll_rows<T, D>(rows, std::move(b)), x.shape(),
                                     options.reduction);
 }

@@ -3,10 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeindex>
+#include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "etna/autograd/function.hpp"
 #include "etna/autograd/ops/reduce.hpp"
@@ -49,18 +54,36 @@ class LossWeight {
  public:
   LossWeight() = default;
   template <TensorLike X>
-  requires FloatingScalar<value_type_of<X>> LossWeight(const X& w)
-      : w_(Tensor<double>(cast<double>(w))) {}  // NOLINT: implicit
+  requires FloatingScalar<value_type_of<X>> LossWeight(const X& w)  // NOLINT: implicit
+      : w_(Tensor<double>(cast<double>(w))), device_(std::make_shared<DeviceCopies>()) {}
   bool defined() const { return w_.defined(); }
   const Shape& shape() const { return w_.shape(); }
-  // As a tensor of T on device D (a copy to the GPU for cuda).
+  // As a tensor of T on device D. The GPU copy is made on the first call and kept (shared by
+  // the copies of this LossWeight): a loss object reused across training steps copies its
+  // weight once, so the later steps can be captured into a CUDA graph, which allows no copies
+  // from the host. The copy is never written to.
   template <class T, class D = cpu>
   Tensor<T, D> as() const {
-    return Tensor<T>(cast<T>(w_)).template to<D>();
+    if constexpr (std::is_same_v<D, cpu>) {
+      return Tensor<T>(cast<T>(w_));
+    } else {
+      std::lock_guard<std::mutex> lock(device_->mutex);
+      const std::type_index key(typeid(Tensor<T, D>));
+      for (const auto& [type, copy] : device_->copies)
+        if (type == key) return *static_cast<const Tensor<T, D>*>(copy.get());
+      auto copy = std::make_shared<Tensor<T, D>>(Tensor<T>(cast<T>(w_)).template to<D>());
+      device_->copies.emplace_back(key, copy);
+      return *copy;
+    }
   }
 
  private:
+  struct DeviceCopies {
+    std::mutex mutex;
+    std::vector<std::pair<std::type_index, std::shared_ptr<const void>>> copies;
+  };
   Tensor<double> w_;
+  std::shared_ptr<DeviceCopies> device_;
 };
 
 namespace detail {
