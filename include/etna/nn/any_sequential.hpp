@@ -53,6 +53,32 @@ class AnySequential : public Module<AnySequential<T, D>> {
   AnyLayer<T, D>& at(std::size_t i) { return layers_.at(check_index(i)); }
   const AnyLayer<T, D>& at(std::size_t i) const { return layers_.at(check_index(i)); }
 
+  // Replaces layer i in place (a new head: net.replace(net.size() - 1, Linear<>(64, 5))); the
+  // old layer object is dropped, the others keep their parameters. index_error when i >= size().
+  AnySequential& replace(std::size_t i, AnyLayer<T, D> layer) {
+    if (i >= layers_.size())
+      throw index_error(detail::str("AnySequential::replace: index ", i, " is out of range for ",
+                                    layers_.size(), " layers"));
+    layers_[i] = std::move(layer);
+    return *this;
+  }
+  // Freezes (unfreezes) the parameters of layers [begin, end), Python slice indices (negatives
+  // count from the end; see Sequential::freeze_layers).
+  AnySequential& freeze_layers(std::ptrdiff_t begin, std::ptrdiff_t end) {
+    detail::set_trainable_layers(this->module_ref(), size(), begin, end, false);
+    return *this;
+  }
+  AnySequential& freeze_layers(std::ptrdiff_t begin) {
+    return freeze_layers(begin, static_cast<std::ptrdiff_t>(size()));
+  }
+  AnySequential& unfreeze_layers(std::ptrdiff_t begin, std::ptrdiff_t end) {
+    detail::set_trainable_layers(this->module_ref(), size(), begin, end, true);
+    return *this;
+  }
+  AnySequential& unfreeze_layers(std::ptrdiff_t begin) {
+    return unfreeze_layers(begin, static_cast<std::ptrdiff_t>(size()));
+  }
+
   // Feeds x through every layer; a tensor input enters as a constant (no gradient).
   Var<T, D> forward(const Var<T, D>& x) {
     Var<T, D> y = x;

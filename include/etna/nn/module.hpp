@@ -6,11 +6,13 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "etna/autograd/grad_mode.hpp"
+#include "etna/nn/freeze.hpp"
 #include "etna/nn/module_ref.hpp"
 #include "etna/nn/module_summary.hpp"
 
@@ -149,13 +151,24 @@ class Module {
     }
   }
   // Whether the optimizer trains these parameters: requires_grad(false) freezes the module
-  // (its parameters get no gradient, and optimizers skip parameters without one).
+  // (its parameters get no gradient, and optimizers skip parameters without one; a gradient
+  // they already hold is dropped, so it cannot move them either).
   Derived& requires_grad(bool on = true) {
-    for (auto& p : parameters()) p.requires_grad(on);
+    for (auto& p : parameters()) detail::set_trainable(p, on);
     return derived();
   }
   Derived& freeze() { return requires_grad(false); }
   Derived& unfreeze() { return requires_grad(true); }
+  // The parameters whose names match a glob (`*` any characters, `?` one; see freeze.hpp):
+  // net.freeze("features.*"), net.freeze().unfreeze("fc.*"). value_error when none matches.
+  Derived& freeze(std::string_view pattern) {
+    detail::set_trainable_matching(root(), pattern, false);
+    return derived();
+  }
+  Derived& unfreeze(std::string_view pattern) {
+    detail::set_trainable_matching(root(), pattern, true);
+    return derived();
+  }
   // Number of scalar parameters (trainable ones only, if asked).
   std::int64_t num_parameters(bool trainable_only = false) const {
     std::int64_t n = 0;

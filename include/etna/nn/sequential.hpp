@@ -13,6 +13,10 @@
 #include "etna/nn/static_shape.hpp"
 
 namespace etna::nn {
+
+template <class... L>
+class Sequential;
+
 namespace detail {
 
 struct SequentialInput {};  // "the network's input", as the producer of the first layer's input
@@ -73,6 +77,14 @@ struct chain_out_features<Size, L0, L...> {
                          L...>::value;
 };
 
+// Sequential<L...> with the I-th layer type replaced by New (what replace<I> returns).
+template <std::size_t I, class New, class Tuple, class Indices>
+struct replaced_sequential;
+template <std::size_t I, class New, class... L, std::size_t... J>
+struct replaced_sequential<I, New, std::tuple<L...>, std::index_sequence<J...>> {
+  using type = Sequential<std::conditional_t<J == I, New, L>...>;
+};
+
 }  // namespace detail
 
 template <class... L>
@@ -122,6 +134,42 @@ class Sequential : public Module<Sequential<L...>> {
   const auto& get() const {
     static_assert(I < sizeof...(L), "Sequential::get<I>: index out of range");
     return std::get<I>(layers_);
+  }
+
+  // Freezes (unfreezes) the parameters of layers [begin, end), Python slice indices:
+  // freeze_layers(0, -1) freezes all but the last layer, freeze_layers(-2) the last two.
+  Sequential& freeze_layers(std::ptrdiff_t begin, std::ptrdiff_t end) {
+    detail::set_trainable_layers(this->module_ref(), size(), begin, end, false);
+    return *this;
+  }
+  Sequential& freeze_layers(std::ptrdiff_t begin) {
+    return freeze_layers(begin, static_cast<std::ptrdiff_t>(size()));
+  }
+  Sequential& unfreeze_layers(std::ptrdiff_t begin, std::ptrdiff_t end) {
+    detail::set_trainable_layers(this->module_ref(), size(), begin, end, true);
+    return *this;
+  }
+  Sequential& unfreeze_layers(std::ptrdiff_t begin) {
+    return unfreeze_layers(begin, static_cast<std::ptrdiff_t>(size()));
+  }
+
+  // A new Sequential with layer I replaced by `layer` (a new head: replace<12>(Linear<64, 5>{})).
+  // The other layers are copies of this network's handles, so they SHARE its parameters and
+  // buffers, as in PyTorch where `net[12] = nn.Linear(64, 5)` keeps the other module objects:
+  // training the new network changes this one's shared layers (clone() first to keep them apart).
+  template <std::size_t I, class New>
+  auto replace(New layer) const {
+    static_assert(I < sizeof...(L), "Sequential::replace<I>: index out of range");
+    using Out = typename detail::replaced_sequential<I, New, std::tuple<L...>,
+                                                     std::index_sequence_for<L...>>::type;
+    Out out = [&]<std::size_t... J>(std::index_sequence<J...>) {
+      return Out([&]() -> decltype(auto) {
+        if constexpr (J == I) return std::move(layer);
+        else return std::tuple_element_t<J, std::tuple<L...>>(std::get<J>(layers_));
+      }()...);
+    }(std::index_sequence_for<L...>{});
+    detail::ModuleAccess::training(out) = this->is_training();
+    return out;
   }
 
   // Feeds x through every layer; a lazy element-wise result at the end is evaluated.
