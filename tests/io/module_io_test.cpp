@@ -251,6 +251,30 @@ TEST_CASE("io module_io: prefix_map loads a backbone out of and into a bigger ne
                       "'0.weight' after prefix_map"));
 }
 
+TEST_CASE("io module_io: exclude loads a network with a new head strictly for the rest",
+          "[io][module_io]") {
+  et::manual_seed(12);
+  Mlp pretrained;
+  et::io::save(pretrained, temp_file("head.safetensors"));
+  // The same backbone with a head of another shape: without exclude, a shape error.
+  using Wider = nn::Sequential<nn::Linear<4, 8>, nn::ReLU, nn::Linear<8, 5>>;
+  Wider net;
+  const auto head_before = net.get<2>().weight.value().clone();
+  REQUIRE_THROWS_WITH(et::io::load(net, temp_file("head.safetensors"), {.strict = false}),
+                      Catch::Contains("'2.weight' has shape [3, 8] in"));
+  const auto r = et::io::load(net, temp_file("head.safetensors"), {.exclude = {"2.*"}});
+  CHECK(r.missing_keys.empty());
+  CHECK(r.unexpected_keys.empty());
+  ETNA_CHECK_CLOSE(net.get<0>().weight.value(), pretrained.get<0>().weight.value(), 0, 0);
+  ETNA_CHECK_CLOSE(net.get<0>().bias.value(), pretrained.get<0>().bias.value(), 0, 0);
+  ETNA_CHECK_CLOSE(net.get<2>().weight.value(), head_before, 0, 0);  // left alone
+  // Exclusion applies after prefix_map, and strictness still covers the other keys.
+  Net big;
+  REQUIRE_THROWS_WITH(et::io::load(big, temp_file("head.safetensors"),
+                                   {.prefix_map = {{"", "backbone."}}, .exclude = {"backbone.2.*"}}),
+                      Catch::Contains("missing key(s)"));
+}
+
 TEST_CASE("io module_io: an optimizer built before load trains the loaded weights",
           "[io][module_io]") {
   et::manual_seed(10);

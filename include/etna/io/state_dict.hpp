@@ -30,6 +30,11 @@ struct LoadOptions {
   // {{"", "backbone."}} (an empty .first matches every key) loads a backbone-only file into
   // the backbone of a bigger network.
   std::vector<std::pair<std::string, std::string>> prefix_map = {};
+  // Names to leave alone, as globs (`*` any characters, `?` one; nn::glob_match) over the names
+  // after prefix_map: a file key so named is ignored (not loaded, not unexpected) and a module
+  // tensor so named keeps its values (not missing). {.exclude = {"fc.*"}} loads a pretrained
+  // network into one with a new head of another shape, strictly for everything else.
+  std::vector<std::string> exclude = {};
 };
 
 // Sorted. missing_keys: the module's names the file lacks; unexpected_keys: the file's keys
@@ -136,7 +141,13 @@ LoadResult load_into(M& net, const SafeTensorsFile& f, const LoadOptions& option
   using D = module_device_t<M>;
   const auto entries = state_entries(net);
 
-  // The file's keys under key_prefix, renamed by prefix_map: module name -> file key.
+  const auto excluded = [&](const std::string& name) {
+    for (const std::string& pattern : options.exclude)
+      if (nn::glob_match(pattern, name)) return true;
+    return false;
+  };
+  // The file's keys under key_prefix, renamed by prefix_map and not excluded: module name ->
+  // file key.
   std::map<std::string, std::string> by_name;
   for (const std::string& key : f.keys()) {
     if (!key.starts_with(key_prefix)) continue;
@@ -146,6 +157,7 @@ LoadResult load_into(M& net, const SafeTensorsFile& f, const LoadOptions& option
         name = to + name.substr(from.size());
         break;
       }
+    if (excluded(name)) continue;
     if (auto [it, fresh] = by_name.emplace(name, key); !fresh)
       throw io_error(str(what, ": '", f.path(), "': the keys '", it->second, "' and '", key,
                          "' both become '", name, "' after prefix_map"));
@@ -161,6 +173,7 @@ LoadResult load_into(M& net, const SafeTensorsFile& f, const LoadOptions& option
     return it == by_name.end() ? nullptr : &it->second;
   };
   for (const auto& e : entries) {
+    if (excluded(e.name)) continue;
     const std::string* key = file_key(e.name);
     for (std::size_t a = 0; !key && a < e.aliases.size(); ++a) key = file_key(e.aliases[a]);
     if (!key) {
