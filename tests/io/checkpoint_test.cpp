@@ -175,6 +175,11 @@ void check_resume(const std::string& label, MakeOpt make_opt, MakeSched make_sch
   CHECK(info.step == 5);
   CHECK(info.format_version == io::checkpoint_format_version);
   CHECK(info.metadata == std::map<std::string, std::string>{{"run", label}});
+  if constexpr (has_sched) {  // right after loading, before any step: the saved schedule's lrs
+    CHECK(sched_c->get_last_lr() == sched_b->get_last_lr());
+    for (std::size_t g = 0; g < opt_b.param_groups().size(); ++g)
+      CHECK(opt_c.param_groups()[g].lr == opt_b.param_groups()[g].lr);
+  }
   train(c, opt_c, raw(sched_c), 5, 5);
 
   require_same_model(a, c);

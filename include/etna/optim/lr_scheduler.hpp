@@ -42,8 +42,9 @@ class LRScheduler {
   SchedulerState state_dict() const {
     return {{{"last_epoch", static_cast<double>(last_epoch_)}}, base_lrs_};
   }
-  // Restores the step count and base lrs; the groups' lrs come back with the optimizer's
-  // own load_state_dict, and the next step() continues the saved schedule.
+  // Restores the step count and base lrs, and get_last_lr() with them; the groups' lrs come
+  // back with the optimizer's own load_state_dict, and the next step() continues the saved
+  // schedule.
   void load_state_dict(const SchedulerState& state) {
     for (const auto& [key, value] : state.values)
       if (key != "last_epoch")
@@ -57,6 +58,8 @@ class LRScheduler {
                                           opt_.param_groups().size(), " parameter groups"));
     last_epoch_ = static_cast<std::int64_t>(state.values.at("last_epoch"));
     base_lrs_ = state.base_lrs;
+    last_lr_.clear();
+    for (double base : base_lrs_) last_lr_.push_back(lr_at(base, last_epoch_));
   }
 
  protected:

@@ -89,6 +89,9 @@ class ReduceLROnPlateau {
     best_ = state.values.at("best");
     bad_steps_ = static_cast<std::int64_t>(state.values.at("num_bad_epochs"));
     cooldown_counter_ = static_cast<std::int64_t>(state.values.at("cooldown_counter"));
+    // The lrs live in the optimizer's state (load it first, as load_checkpoint does).
+    last_lr_.clear();
+    for (const auto& g : opt_.param_groups()) last_lr_.push_back(g.lr);
   }
 
  private:
