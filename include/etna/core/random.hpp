@@ -36,6 +36,43 @@ struct Philox4x32 {
     }
     return {{c0, c1, c2, c3}};
   }
+
+  // Blocks counter_lo, counter_lo + 1, ... counter_lo + 15 at once (counter_hi = 0), the same
+  // values as 16 generate() calls. Host only: the lanes are independent, so the compiler turns
+  // each round into a few vector multiplies (vpmuludq) instead of 16 scalar chains.
+  static constexpr int kLanes = 16;
+  static void generate_lanes(std::uint64_t key, std::uint64_t counter_lo,
+                             std::uint32_t (&out)[4][kLanes]) {
+    std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      const std::uint64_t c = counter_lo + static_cast<std::uint64_t>(l);
+      c0[l] = static_cast<std::uint32_t>(c);
+      c1[l] = static_cast<std::uint32_t>(c >> 32);
+      c2[l] = 0;
+      c3[l] = 0;
+    }
+    std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
+    for (int round = 0; round < 10; ++round) {
+      for (int l = 0; l < kLanes; ++l) {
+        const std::uint64_t p0 = std::uint64_t{0xD2511F53u} * c0[l];
+        const std::uint64_t p1 = std::uint64_t{0xCD9E8D57u} * c2[l];
+        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[l] ^ k0;
+        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[l] ^ k1;
+        c1[l] = static_cast<std::uint32_t>(p1);
+        c3[l] = static_cast<std::uint32_t>(p0);
+        c0[l] = n0;
+        c2[l] = n2;
+      }
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    for (int l = 0; l < kLanes; ++l) {
+      out[0][l] = c0[l];
+      out[1][l] = c1[l];
+      out[2][l] = c2[l];
+      out[3][l] = c3[l];
+    }
+  }
 };
 
 // Uniform [0, 1) from 24 (float) or 53 (double) random bits.

@@ -35,11 +35,8 @@ Tensor<T, D> keep_mask(const Shape& shape, double p, T keep, T drop, Generator& 
     cuda_backend::keep_mask<T>(out.data(), shape.numel(), stream, threshold, keep, drop);
     return out;
   } else {
-    return etna::detail::random_fill<T>(
-        shape, random_detail::blocks_for<T>(static_cast<std::uint64_t>(shape.numel())), gen,
-        [=](RandomStream s, std::uint64_t i) {
-          return random_detail::uniform_at<T>(s, i) < threshold ? drop : keep;
-        });
+    return etna::detail::uniform_map_fill<T>(
+        shape, gen, [=](T u) { return u < threshold ? drop : keep; });
   }
 }
 
