@@ -3,8 +3,9 @@
 # Benchmark-only packages (libtorch-dev, libopenblas-dev) are installed by bench/run.sh.
 set -euo pipefail
 
+# bible-kjv: the King James Version text (public domain) that examples/char_lm trains on.
 packages=(g++ cmake make xtensor-dev libxsimd-dev catch2 zlib1g-dev nlohmann-json3-dev
-          dataset-fashion-mnist)
+          dataset-fashion-mnist bible-kjv)
 
 missing=()
 for p in "${packages[@]}"; do
