@@ -24,6 +24,7 @@
 #include "etna/nn/python_repr.hpp"
 #include "etna/nn/repeat.hpp"
 #include "etna/nn/residual.hpp"
+#include "etna/nn/rnn.hpp"
 #include "etna/nn/sequential.hpp"
 #include "etna/nn/static_shape.hpp"
 #include "etna/nn/upsample.hpp"

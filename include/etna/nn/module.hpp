@@ -293,6 +293,9 @@ class Module {
     if constexpr (Layer<C>) child.apply(fn);
     else if constexpr (detail::is_std_vector<C>::value)
       for (auto& c : child) apply_to_child(c, fn);
+    else if constexpr (detail::is_std_optional<C>::value) {
+      if (child.has_value()) apply_to_child(*child, fn);
+    }
   }
 
   bool training_ = true;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cxxabi.h>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "etna/autograd/var.hpp"
+#include "etna/nn/named_parameters.hpp"
 
 namespace etna::nn {
 
@@ -67,6 +69,13 @@ template <class X>
 struct is_std_vector : std::false_type {};
 template <class X, class A>
 struct is_std_vector<std::vector<X, A>> : std::true_type {};
+
+// std::optional<Module> members: an absent module is not registered at all (PyTorch's
+// `self.norm = None`), a present one is registered as the module itself.
+template <class X>
+struct is_std_optional : std::false_type {};
+template <class X>
+struct is_std_optional<std::optional<X>> : std::true_type {};
 
 // The index-th comma-separated name of ETNA_MODULE's stringized argument list.
 inline std::string nth_child_name(std::string_view list, std::size_t index) {
@@ -145,6 +154,8 @@ struct param_of<Var<T, D>> {
 };
 template <class X, class A>
 struct param_of<std::vector<X, A>> : param_of<X> {};
+template <class X>
+struct param_of<std::optional<X>> : param_of<X> {};
 template <class M>
   requires requires { typename M::etna_param_type; }
 struct param_of<M> {
@@ -244,6 +255,13 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
     if (child.defined()) visitor.buffer(name, child);
   } else if constexpr (std::is_same_v<X, Tensor<std::int64_t, D>>) {
     if (child.defined()) visitor.index_buffer(name, child);
+  } else if constexpr (is_named_parameters<X>::value) {
+    // Runtime-named parameters sit directly under the parent's prefix ("lstm.weight_ih_l0"),
+    // not under the member's own name.
+    const auto dot = name.rfind('.');
+    const std::string prefix = dot == std::string::npos ? std::string() : name.substr(0, dot + 1);
+    for (auto& [pname, p] : child)
+      if (p.defined()) visitor.parameter(prefix + pname, p);
   } else if constexpr (is_std_vector<X>::value) {
     // A vector registered under the empty name (AnySequential's layers) names its elements
     // "0", "1"... directly under the parent's prefix, as PyTorch's nn.Sequential.
@@ -251,6 +269,8 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
     for (std::size_t i = 0; i < child.size(); ++i)
       visit_child<T, D>(child[i], direct ? name + std::to_string(i)
                                          : name + "." + std::to_string(i), visitor);
+  } else if constexpr (is_std_optional<X>::value) {
+    if (child.has_value()) visit_child<T, D>(*child, name, visitor);
   } else if constexpr (Layer<X>) {
     const ModuleRef<T, D> ref(child);
     if (visitor.module(name, ref)) ref.visit(name + ".", visitor);
@@ -261,7 +281,8 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
     static_assert(always_false<X>,
                   "ETNA_MODULE: a registered member must be a module (derived from "
                   "et::nn::Module and using ETNA_MODULE), a Var (parameter), a Tensor of the "
-                  "parameters' type or of int64_t (buffer), or a std::vector of those");
+                  "parameters' type or of int64_t (buffer), or a std::vector of those, or a "
+                  "std::optional module");
   }
 }
 
@@ -367,10 +388,18 @@ class DeviceCopy {
   template <class X>
   auto operator()(const X& x) {
     if constexpr (is_var<X>::value) return var(x);
-    else if constexpr (is_std_vector<X>::value) {
+    else if constexpr (is_named_parameters<X>::value) {
+      NamedParameters<typename X::etna_param_type::value_type, D2> out;
+      for (const auto& [name, p] : x) out.add(name, var(p));
+      return out;
+    } else if constexpr (is_std_vector<X>::value) {
       on_device_t<X, D2> out;
       out.reserve(x.size());
       for (const auto& e : x) out.push_back((*this)(e));
+      return out;
+    } else if constexpr (is_std_optional<X>::value) {
+      on_device_t<X, D2> out;
+      if (x.has_value()) out.emplace((*this)(*x));
       return out;
     } else if constexpr (requires { x.template to<D2>(); typename X::value_type; } && !Layer<X>)
       return tensor(x);
