@@ -4,6 +4,7 @@
 #pragma once
 
 #include "etna/nn/functional/activation.hpp"
+#include "etna/nn/functional/attention.hpp"
 #include "etna/nn/functional/conv.hpp"
 #include "etna/nn/functional/conv_options.hpp"
 #include "etna/nn/functional/conv_transpose.hpp"
