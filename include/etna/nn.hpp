@@ -20,6 +20,7 @@
 #include "etna/nn/loss.hpp"
 #include "etna/nn/models/lenet.hpp"
 #include "etna/nn/module.hpp"
+#include "etna/nn/module_list.hpp"
 #include "etna/nn/normalization.hpp"
 #include "etna/nn/parallel.hpp"
 #include "etna/nn/pooling.hpp"
@@ -30,4 +31,5 @@
 #include "etna/nn/rnn.hpp"
 #include "etna/nn/sequential.hpp"
 #include "etna/nn/static_shape.hpp"
+#include "etna/nn/transformer.hpp"
 #include "etna/nn/upsample.hpp"
