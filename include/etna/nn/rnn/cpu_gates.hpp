@@ -21,14 +21,14 @@ inline bool& rnn_use_generic_gates() {
 namespace cpu_gates {
 
 template <class V, class T>
-inline V load(const T* p) {
+inline V load_lane(const T* p) {
   if constexpr (std::is_arithmetic_v<V>)
     return *p;
   else
     return V::load_unaligned(p);
 }
 template <class V, class T>
-inline void store(T* p, const V& v) {
+inline void store_lane(T* p, const V& v) {
   if constexpr (std::is_arithmetic_v<V>)
     *p = v;
   else
@@ -67,39 +67,42 @@ void cpu_step_forward(RecurrentKind kind, const StepTensors<T, cpu>& s, std::int
     }
     switch (kind) {
       case RecurrentKind::rnn_tanh:
-        lanes<T>(H,
-                 [&]<class V>(std::int64_t j) { store(hnew + j, V(math::tanh(load<V>(p + j)))); });
+        lanes<T>(H, [&]<class V>(std::int64_t j) {
+          store_lane(hnew + j, V(math::tanh(load_lane<V>(p + j))));
+        });
         break;
       case RecurrentKind::rnn_relu:
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          store(hnew + j, V(math::max(load<V>(p + j), V(0))));
+          store_lane(hnew + j, V(math::max(load_lane<V>(p + j), V(0))));
         });
         break;
       case RecurrentKind::lstm: {
         const T* cprev = s.c_prev.data() + n * H;
         T* cnew = s.c_new.data() + n * H;
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          const V i = sigmoid(load<V>(p + j)), f = sigmoid(load<V>(p + H + j));
-          const V g = math::tanh(load<V>(p + 2 * H + j)), o = sigmoid(load<V>(p + 3 * H + j));
-          const V c = f * load<V>(cprev + j) + i * g;
-          store(p + j, i);
-          store(p + H + j, f);
-          store(p + 2 * H + j, g);
-          store(p + 3 * H + j, o);
-          store(cnew + j, c);
-          store(hnew + j, V(o * math::tanh(c)));
+          const V i = sigmoid(load_lane<V>(p + j)), f = sigmoid(load_lane<V>(p + H + j));
+          const V g = math::tanh(load_lane<V>(p + 2 * H + j)),
+                  o = sigmoid(load_lane<V>(p + 3 * H + j));
+          const V c = f * load_lane<V>(cprev + j) + i * g;
+          store_lane(p + j, i);
+          store_lane(p + H + j, f);
+          store_lane(p + 2 * H + j, g);
+          store_lane(p + 3 * H + j, o);
+          store_lane(cnew + j, c);
+          store_lane(hnew + j, V(o * math::tanh(c)));
         });
         break;
       }
       case RecurrentKind::gru:
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          const V r = sigmoid(V(load<V>(p + j) + load<V>(hp + j)));
-          const V z = sigmoid(V(load<V>(p + H + j) + load<V>(hp + H + j)));
-          const V nn = math::tanh(V(load<V>(p + 2 * H + j) + r * load<V>(hp + 2 * H + j)));
-          store(p + j, r);
-          store(p + H + j, z);
-          store(p + 2 * H + j, nn);
-          store(hnew + j, V((V(1) - z) * nn + z * load<V>(hprev + j)));
+          const V r = sigmoid(V(load_lane<V>(p + j) + load_lane<V>(hp + j)));
+          const V z = sigmoid(V(load_lane<V>(p + H + j) + load_lane<V>(hp + H + j)));
+          const V nn =
+              math::tanh(V(load_lane<V>(p + 2 * H + j) + r * load_lane<V>(hp + 2 * H + j)));
+          store_lane(p + j, r);
+          store_lane(p + H + j, z);
+          store_lane(p + 2 * H + j, nn);
+          store_lane(hnew + j, V((V(1) - z) * nn + z * load_lane<V>(hprev + j)));
         });
         break;
     }
@@ -128,16 +131,16 @@ void cpu_step_backward(RecurrentKind kind, const StepTensors<T, cpu>& s, std::in
     switch (kind) {
       case RecurrentKind::rnn_tanh:
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          const V h = load<V>(hnew + j);
-          store(dp + j, V((load<V>(ds + j) + load<V>(gy + j)) * (V(1) - h * h)));
-          store(ds + j, V(0));
+          const V h = load_lane<V>(hnew + j);
+          store_lane(dp + j, V((load_lane<V>(ds + j) + load_lane<V>(gy + j)) * (V(1) - h * h)));
+          store_lane(ds + j, V(0));
         });
         break;
       case RecurrentKind::rnn_relu:
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          const V dh = load<V>(ds + j) + load<V>(gy + j);
-          store(dp + j, V(math::select(load<V>(hnew + j) > V(0), dh, V(0))));
-          store(ds + j, V(0));
+          const V dh = load_lane<V>(ds + j) + load_lane<V>(gy + j);
+          store_lane(dp + j, V(math::select(load_lane<V>(hnew + j) > V(0), dh, V(0))));
+          store_lane(ds + j, V(0));
         });
         break;
       case RecurrentKind::lstm: {
@@ -145,17 +148,17 @@ void cpu_step_backward(RecurrentKind kind, const StepTensors<T, cpu>& s, std::in
         const T* cnew = s.c_new.data() + n * H;
         T* dc = dc_t.data() + n * H;
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          const V i = load<V>(p + j), f = load<V>(p + H + j), g = load<V>(p + 2 * H + j),
-                  o = load<V>(p + 3 * H + j);
-          const V dh = load<V>(ds + j) + load<V>(gy + j);
-          const V tc = math::tanh(load<V>(cnew + j));
-          const V dcell = load<V>(dc + j) + dh * o * (V(1) - tc * tc);
-          store(dp + j, V(dcell * g * i * (V(1) - i)));
-          store(dp + H + j, V(dcell * load<V>(cprev + j) * f * (V(1) - f)));
-          store(dp + 2 * H + j, V(dcell * i * (V(1) - g * g)));
-          store(dp + 3 * H + j, V(dh * tc * o * (V(1) - o)));
-          store(dc + j, V(dcell * f));
-          store(ds + j, V(0));
+          const V i = load_lane<V>(p + j), f = load_lane<V>(p + H + j),
+                  g = load_lane<V>(p + 2 * H + j), o = load_lane<V>(p + 3 * H + j);
+          const V dh = load_lane<V>(ds + j) + load_lane<V>(gy + j);
+          const V tc = math::tanh(load_lane<V>(cnew + j));
+          const V dcell = load_lane<V>(dc + j) + dh * o * (V(1) - tc * tc);
+          store_lane(dp + j, V(dcell * g * i * (V(1) - i)));
+          store_lane(dp + H + j, V(dcell * load_lane<V>(cprev + j) * f * (V(1) - f)));
+          store_lane(dp + 2 * H + j, V(dcell * i * (V(1) - g * g)));
+          store_lane(dp + 3 * H + j, V(dh * tc * o * (V(1) - o)));
+          store_lane(dc + j, V(dcell * f));
+          store_lane(ds + j, V(0));
         });
         break;
       }
@@ -164,18 +167,19 @@ void cpu_step_backward(RecurrentKind kind, const StepTensors<T, cpu>& s, std::in
         const T* hprev = s.h_prev.data() + n * H;
         T* dhp = dhp_t.data() + n * GH;
         lanes<T>(H, [&]<class V>(std::int64_t j) {
-          const V r = load<V>(p + j), z = load<V>(p + H + j), nn = load<V>(p + 2 * H + j);
-          const V dh = load<V>(ds + j) + load<V>(gy + j);
+          const V r = load_lane<V>(p + j), z = load_lane<V>(p + H + j),
+                  nn = load_lane<V>(p + 2 * H + j);
+          const V dh = load_lane<V>(ds + j) + load_lane<V>(gy + j);
           const V dn = dh * (V(1) - z) * (V(1) - nn * nn);
-          const V dz = dh * (load<V>(hprev + j) - nn) * z * (V(1) - z);
-          const V dr = dn * load<V>(hp + 2 * H + j) * r * (V(1) - r);
-          store(dp + j, dr);
-          store(dp + H + j, dz);
-          store(dp + 2 * H + j, dn);
-          store(dhp + j, dr);
-          store(dhp + H + j, dz);
-          store(dhp + 2 * H + j, V(dn * r));
-          store(ds + j, V(dh * z));
+          const V dz = dh * (load_lane<V>(hprev + j) - nn) * z * (V(1) - z);
+          const V dr = dn * load_lane<V>(hp + 2 * H + j) * r * (V(1) - r);
+          store_lane(dp + j, dr);
+          store_lane(dp + H + j, dz);
+          store_lane(dp + 2 * H + j, dn);
+          store_lane(dhp + j, dr);
+          store_lane(dhp + H + j, dz);
+          store_lane(dhp + 2 * H + j, V(dn * r));
+          store_lane(ds + j, V(dh * z));
         });
         break;
       }
