@@ -5,7 +5,8 @@
 # The filter is a substring of a full case name ("cpu/eltwise/chain_16M", "chain", "gemm",
 # "cpu/gemm/square512"). Each X_bench binary is handed the part of the filter below its own
 # "cpu/X/" prefix, since binaries match against their case names. train_bench also prints the
-# "cpu/infer/" cases; "compile/mlp_example" is timed by this script itself.
+# "cpu/infer/" cases, seq_bench only "cpu/train/" ones (the LSTM and Transformer steps);
+# "compile/mlp_example" is timed by this script itself.
 # With no filter latest.jsonl holds this run alone; with a filter, the lines of the cases this
 # run printed replace their old lines and the other cases' lines are kept.
 set -euo pipefail
@@ -58,7 +59,7 @@ json_str() { python3 -c 'import json, sys; print(json.dumps(sys.stdin.read().str
 
 # Case-name prefixes a binary prints besides its own "cpu/<group>/"; for those the filter is
 # passed whole (such a binary matches it against full case names).
-declare -A extra_prefix=([train]="cpu/infer/")
+declare -A extra_prefix=([train]="cpu/infer/" [seq]="cpu/train/")
 
 for src in "$root"/bench/*_bench.cpp; do
   name="$(basename "$src" .cpp)"

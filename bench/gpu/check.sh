@@ -115,7 +115,8 @@ e, t = load("etna.jsonl"), load("torch.jsonl")
 targets = {"gpu/train/mlp784_b64_sgd_eager": 100, "gpu/train/mlp784_b64_sgd_graph": 50,
            "gpu/train/mlp784_b4096_sgd_graph": 290, "gpu/train/mlp784_b256_adam_eager": 150,
            "gpu/train/tiny_mlp_b32_sgd_eager": 40, "gpu/train/tiny_mlp_b32_sgd_graph": 20,
-           "gpu/train/wide_mlp_64x4_b65536": 400}
+           "gpu/train/wide_mlp_64x4_b65536": 400, "gpu/train/lstm_h128_seq32_b32_graph": 250,
+           "gpu/train/transformer_enc_d128_seq64_b16_graph": 250}
 rows = []
 with open(os.path.join(logs, "gpu.jsonl"), "w") as f:
     for name in sorted(set(e) | set(t)):

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include <etna/cuda.hpp>
+#include <etna/nn/rnn.hpp>
+#include <etna/nn/transformer.hpp>
 
 namespace {
 
@@ -130,6 +132,19 @@ et::Shape input_shape(I batch) {
 enum class Opt { sgd, adam };
 enum class Mode { eager, graph };
 
+// Times a whole training step: eagerly, or captured once as a CUDA graph and replayed.
+template <class Step>
+void time_step(const std::string& name, Step& step, Mode mode, int iters) {
+  if (mode == Mode::eager) {
+    print_case(name, time_us(step, iters));
+  } else {
+    for (int i = 0; i < 3; ++i) step();  // eager warm-up outside the capture
+    gpu::synchronize();
+    gpu::Graph g = gpu::capture(step);
+    print_case(name, time_us([&] { g.replay(); }, iters));
+  }
+}
+
 template <class Net>
 void train_body(const std::string& name, I batch, Opt which, Mode mode, bool classify) {
   et::manual_seed(1);
@@ -149,15 +164,7 @@ void train_body(const std::string& name, I batch, Opt which, Mode mode, bool cla
     if (which == Opt::sgd) sgd.step();
     else adam.step();
   };
-  const int iters = batch >= 4096 ? 200 : 500;
-  if (mode == Mode::eager) {
-    print_case(name, time_us(step, iters));
-  } else {
-    for (int i = 0; i < 3; ++i) step();  // eager warm-up outside the capture
-    gpu::synchronize();
-    gpu::Graph g = gpu::capture(step);
-    print_case(name, time_us([&] { g.replay(); }, iters));
-  }
+  time_step(name, step, mode, batch >= 4096 ? 200 : 500);
 }
 
 template <class Net>
@@ -165,6 +172,53 @@ void train_case(const std::string& filter, const std::string& name, I batch, Opt
                 bool classify) {
   if (!filter.empty() && name.find(filter) == std::string::npos) return;
   guarded(name, [&] { train_body<Net>(name, batch, which, mode, classify); });
+}
+
+// The output sequence: an LSTM returns {output, h_n, c_n}, an encoder layer the output alone.
+template <class Net>
+et::Var<float, gpu> sequence_output(Net& net, const et::Tensor<float, gpu>& x) {
+  if constexpr (requires { net(x).output; }) return net(x).output;
+  else return net(x);
+}
+
+// Sequence models (PERFORMANCE.md): MSE of the output against a fixed random target, SGD lr
+// 0.01, the same step as the MLP cases. LSTM: input 32, hidden 128, one layer, x [32, 32, 32]
+// (seq, batch, in). Transformer encoder layer: d_model 128, 4 heads, feed-forward 512, dropout
+// 0.1 in train mode, src [64, 16, 128] (seq, batch, d). A captured step replays the dropout
+// masks drawn at capture time (etna draws on the host's generator state), PyTorch's graph draws
+// new ones per replay; the kernels launched are the same.
+template <class Net>
+void seq_body(const std::string& name, Net& net, const et::Shape& in, const et::Shape& out,
+              Mode mode) {
+  const auto x = et::randn<float, gpu>(in);
+  const auto y = et::randn<float, gpu>(out);
+  et::optim::SGD<float, gpu> sgd(net.parameters(), {.lr = 0.01});
+  auto step = [&] {
+    sgd.zero_grad();
+    auto loss = et::nn::mse_loss(sequence_output(net, x), y);
+    loss.backward();
+    sgd.step();
+  };
+  time_step(name, step, mode, 200);
+}
+
+void lstm_case(const std::string& filter, const std::string& name, Mode mode) {
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  guarded(name, [&] {
+    et::manual_seed(1);
+    nn::LSTM<float, gpu> net(32, 128);
+    seq_body(name, net, et::Shape{32, 32, 32}, et::Shape{32, 32, 128}, mode);
+  });
+}
+
+void transformer_case(const std::string& filter, const std::string& name, Mode mode) {
+  if (!filter.empty() && name.find(filter) == std::string::npos) return;
+  guarded(name, [&] {
+    et::manual_seed(1);
+    nn::TransformerEncoderLayer<float, gpu> net(
+        128, 4, nn::TransformerLayerOptions{.dim_feedforward = 512, .dropout = 0.1});
+    seq_body(name, net, et::Shape{64, 16, 128}, et::Shape{64, 16, 128}, mode);
+  });
 }
 
 void infer_body(const std::string& name) {
@@ -206,6 +260,10 @@ int main(int argc, char** argv) {
   train_case<TinyMlp>(filter, "gpu/train/tiny_mlp_b32_sgd_graph", 32, Opt::sgd, Mode::graph, false);
   train_case<WideMlp>(filter, "gpu/train/wide_mlp_64x4_b65536", 65536, Opt::sgd, Mode::graph, false);
   train_case<WideMlp>(filter, "gpu/train/wide_mlp_64x4_b65536_eager", 65536, Opt::sgd, Mode::eager, false);
+  lstm_case(filter, "gpu/train/lstm_h128_seq32_b32_eager", Mode::eager);
+  lstm_case(filter, "gpu/train/lstm_h128_seq32_b32_graph", Mode::graph);
+  transformer_case(filter, "gpu/train/transformer_enc_d128_seq64_b16_eager", Mode::eager);
+  transformer_case(filter, "gpu/train/transformer_enc_d128_seq64_b16_graph", Mode::graph);
   infer_case(filter);
   return 0;
 }

@@ -92,7 +92,11 @@ def train(name, make, batch, opt, graph, classify):
         loss.backward()
         o.step()
 
-    iters = 200 if batch >= 4096 else 500
+    time_step(name, step, o, graph, 200 if batch >= 4096 else 500)
+
+
+def time_step(name, step, o, graph, iters):
+    """Times a whole training step eagerly, or captured once as a CUDA graph and replayed."""
     if not graph:
         emit(name, time_us(step, iters))
         return
@@ -107,6 +111,33 @@ def train(name, make, batch, opt, graph, classify):
     with torch.cuda.graph(g):
         step()
     emit(name, time_us(g.replay, iters))
+
+
+def seq_train(name, kind, graph):
+    """The sequence cases of etna_gpu_bench.cu: MSE of the output against a fixed random target,
+    SGD lr 0.01. lstm: nn.LSTM(32, 128), x [32, 32, 32] (seq, batch, in; cuDNN).
+    transformer: nn.TransformerEncoderLayer(128, 4, 512, dropout 0.1) in train mode, src
+    [64, 16, 128] (seq, batch, d)."""
+    torch.manual_seed(1)
+    if kind == "lstm":
+        net = nn.LSTM(32, 128).to(dev)
+        x = torch.randn(32, 32, 32, device=dev)
+        y = torch.randn(32, 32, 128, device=dev)
+    else:
+        net = nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.1).to(dev)
+        x = torch.randn(64, 16, 128, device=dev)
+        y = torch.randn(64, 16, 128, device=dev)
+    net.train()
+    o = torch.optim.SGD(net.parameters(), lr=0.01)
+
+    def step():
+        o.zero_grad(set_to_none=True)
+        out = net(x)
+        loss = F.mse_loss(out[0] if kind == "lstm" else out, y)
+        loss.backward()
+        o.step()
+
+    time_step(name, step, o, graph, 200)
 
 
 def infer():
@@ -138,15 +169,25 @@ def main():
         ("gpu/train/wide_mlp_64x4_b65536", lambda n: train(n, wide, 65536, "sgd", True, False)),
         ("gpu/train/wide_mlp_64x4_b65536_eager",
          lambda n: train(n, wide, 65536, "sgd", False, False)),
+        ("gpu/train/lstm_h128_seq32_b32_eager", lambda n: seq_train(n, "lstm", False)),
+        ("gpu/train/lstm_h128_seq32_b32_graph", lambda n: seq_train(n, "lstm", True)),
+        ("gpu/train/transformer_enc_d128_seq64_b16_eager",
+         lambda n: seq_train(n, "transformer", False)),
+        ("gpu/train/transformer_enc_d128_seq64_b16_graph",
+         lambda n: seq_train(n, "transformer", True)),
         ("gpu/infer/mlp784_b1", infer),
     ]
     for name, fn in cases:
         if flt and flt not in name:
             continue
-        if name == "gpu/eltwise/chain_64M" or name == "gpu/infer/mlp784_b1":
-            fn()
-        else:
-            fn(name)
+        try:
+            if name == "gpu/eltwise/chain_64M" or name == "gpu/infer/mlp784_b1":
+                fn()
+            else:
+                fn(name)
+        except Exception as e:  # a line that says why; the other cases still run
+            print(json.dumps({"case": name, "ref": REF, "error": f"{type(e).__name__}: {e}"}),
+                  flush=True)
 
 
 if __name__ == "__main__":
