@@ -27,4 +27,5 @@
 #include "etna/backend/cuda/conv.hpp"
 #include "etna/backend/cuda/pooling.hpp"
 #include "etna/backend/cuda/optim.hpp"
+#include "etna/backend/cuda/rnn.hpp"
 #include "etna/backend/cuda/data_loader.hpp"

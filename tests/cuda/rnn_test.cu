@@ -126,3 +126,65 @@ TEST_CASE("cells on cuda", "[cuda][rnn]") {
     CHECK(et::test::max_relative_error(pc[i].second.value().to<gpu>(), pb[i].second.value()) == 0);
   }
 }
+
+namespace {
+
+template <class T, class D>
+nn::LSTMState<T, D> lstm_state(const et::Var<T, D>& h, const et::Var<T, D>& c) {
+  return {h, c};
+}
+
+// One bidirectional layer of hidden size 37 (not a multiple of any SIMD width) on the cpu and
+// on cuda, with or without lengths: outputs, final states and every gradient agree.
+template <class Model>
+void check_fused_gates(Model& cpu_model, bool with_lengths) {
+  constexpr bool lstm = std::is_same_v<Model, nn::LSTM<double>>;
+  auto gpu_model = cpu_model.template to<gpu>();
+  const std::vector<std::int64_t> lengths{5, 2, 4};
+  const VC x = leaf({5, 3, 2}), h0 = leaf({2, 3, 37}), c0 = leaf({2, 3, 37});
+  const VG xg = on_gpu(x), h0g = on_gpu(h0), c0g = on_gpu(c0);
+  auto run = [&](auto& model, const auto& xv, const auto& h, const auto& c) {
+    if constexpr (lstm) {
+      return with_lengths ? model(xv, lstm_state(h, c), lengths) : model(xv, lstm_state(h, c));
+    } else {
+      (void)c;
+      return with_lengths ? model(xv, h, lengths) : model(xv, h);
+    }
+  };
+  auto rc = run(cpu_model, x, h0, c0);
+  auto rg = run(gpu_model, xg, h0g, c0g);
+  ETNA_REQUIRE_MATCHES_CPU(rg.output.value(), rc.output.value(), 1e-10);
+  ETNA_REQUIRE_MATCHES_CPU(rg.h_n.value(), rc.h_n.value(), 1e-10);
+  const et::Tensor<double> r1 = et::randn<double>(rc.output.shape()),
+                           r2 = et::randn<double>(rc.h_n.shape());
+  VC lc(et::sum(rc.output * r1) + et::sum(rc.h_n * r2));
+  VG lg(et::sum(rg.output * r1.to<gpu>()) + et::sum(rg.h_n * r2.to<gpu>()));
+  if constexpr (lstm) {
+    ETNA_REQUIRE_MATCHES_CPU(rg.c_n.value(), rc.c_n.value(), 1e-10);
+    lc = VC(lc + et::sum(rc.c_n * r2));
+    lg = VG(lg + et::sum(rg.c_n * r2.to<gpu>()));
+  }
+  lc.backward();
+  lg.backward();
+  ETNA_REQUIRE_MATCHES_CPU(xg.grad(), x.grad(), 1e-10);
+  ETNA_REQUIRE_MATCHES_CPU(h0g.grad(), h0.grad(), 1e-10);
+  if constexpr (lstm) ETNA_REQUIRE_MATCHES_CPU(c0g.grad(), c0.grad(), 1e-10);
+  require_same_gradients(gpu_model, cpu_model);
+}
+
+}  // namespace
+
+TEST_CASE("fused gate kernels on cuda: every kind, with and without lengths", "[cuda][rnn]") {
+  for (const bool with_lengths : {false, true}) {
+    INFO("lengths: " << with_lengths);
+    et::manual_seed(5);
+    nn::RNN<double> tanh_model(2, 37, {.bidirectional = true});
+    check_fused_gates(tanh_model, with_lengths);
+    nn::RNN<double> relu_model(2, 37, {.bidirectional = true, .nonlinearity = "relu"});
+    check_fused_gates(relu_model, with_lengths);
+    nn::LSTM<double> lstm_model(2, 37, {.bidirectional = true});
+    check_fused_gates(lstm_model, with_lengths);
+    nn::GRU<double> gru_model(2, 37, {.bidirectional = true});
+    check_fused_gates(gru_model, with_lengths);
+  }
+}

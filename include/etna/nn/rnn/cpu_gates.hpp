@@ -1,6 +1,7 @@
 // The CPU's fused gate kernels: one SIMD pass per time step forward and one backward (the
-// generic path in gates.hpp takes several expression passes). Same math, same buffers; tests
-// run both (detail::rnn_use_generic_gates() forces the generic one on the CPU).
+// generic path in gates.hpp takes several expression passes; CUDA has its own fused kernels in
+// backend/cuda/rnn.hpp). Same math, same buffers; tests run both
+// (detail::rnn_use_generic_gates() forces the generic one on the CPU).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // The per-time-step gate math of RNN (tanh/relu), LSTM and GRU, forward and backward, written
-// as tensor expressions on [N, H] views so the same code runs fused on the CPU and on CUDA.
+// as tensor expressions on [N, H] views: the reference contract that the fused kernels (the
+// CPU's cpu_gates.hpp, CUDA's backend/cuda/rnn.hpp) mirror; tests still run it on the CPU.
 #pragma once
 
 #include <cstdint>

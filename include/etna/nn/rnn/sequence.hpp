@@ -12,6 +12,7 @@
 
 #include "etna/autograd/function.hpp"
 #include "etna/backend/cuda/fwd_blas.hpp"
+#include "etna/backend/cuda/fwd_rnn.hpp"
 #include "etna/core/factory.hpp"
 #include "etna/nn/rnn/cpu_gates.hpp"
 #include "etna/nn/rnn/gates.hpp"
@@ -40,6 +41,29 @@ Tensor<T, D> rnn_column_sum(const Tensor<T, D>& g) {
     cuda_backend::column_sum<T>(g.data(), m, n, out.data());
     return out;
   }
+}
+
+// A step's views as the fused CUDA gate kernels take them (backend/cuda/fwd_rnn.hpp).
+template <class T, class D>
+cuda_backend::RnnStep<T> device_step(const StepTensors<T, D>& s, std::int64_t H) {
+  cuda_backend::RnnStep<T> d;
+  d.p = s.p.data();
+  if (s.hp.defined()) d.hp = s.hp.data();
+  d.h_prev = s.h_prev.data();
+  d.h_new = s.h_new.data();
+  if (s.c_new.defined()) {
+    d.c_prev = s.c_prev.data();
+    d.c_new = s.c_new.data();
+  }
+  if (s.m.defined()) d.m = s.m.data();
+  d.N = s.h_new.size(0);
+  d.H = H;
+  return d;
+}
+inline cuda_backend::RnnGates device_gates(RecurrentKind kind) {  // the enums share one order
+  static_assert(static_cast<int>(RecurrentKind::gru) ==
+                static_cast<int>(cuda_backend::RnnGates::gru));
+  return static_cast<cuda_backend::RnnGates>(static_cast<int>(kind));
 }
 
 // Everything a direction's forward computes and its backward reads. States are stored in time
@@ -111,19 +135,25 @@ class SequenceNode final : public autograd::Node<T, D> {
     const Tensor<T, D> dc = lstm ? g[L + 1].clone() : Tensor<T, D>();
     auto dp = Tensor<T, D>::allocate({L, N, GH});
     auto dhp = gru ? Tensor<T, D>::allocate({L, N, GH}) : dp;
-    auto dh = Tensor<T, D>::allocate({N, H});
-    auto dcell = lstm ? Tensor<T, D>::allocate({N, H}) : Tensor<T, D>();
+    // Scratch of the generic expression path only (the fused kernels keep dh in registers).
+    bool generic = false;
+    if constexpr (std::is_same_v<D, cpu>) generic = rnn_use_generic_gates();
+    auto dh = generic ? Tensor<T, D>::allocate({N, H}) : Tensor<T, D>();
+    auto dcell = generic && lstm ? Tensor<T, D>::allocate({N, H}) : Tensor<T, D>();
     const T beta = has_direct_state_grad(st.kind, st.mask.defined()) ? T(1) : T(0);
     for (std::int64_t k = 0; k < L; ++k) {
       const std::int64_t t = st.reverse ? k : L - 1 - k;  // forward order, reversed
       if constexpr (std::is_same_v<D, cpu>) {
-        if (!rnn_use_generic_gates()) {
+        if (!generic) {
           cpu_step_backward(st.kind, st.step(t), H, g[t], ds, dc, dp[t], dhp[t]);
         } else {
           step_backward(st.kind, st.step(t), H, g[t], ds, dc, dp[t], dhp[t], dh, dcell);
         }
       } else {
-        step_backward(st.kind, st.step(t), H, g[t], ds, dc, dp[t], dhp[t], dh, dcell);
+        const Tensor<T, D> gy = g[t], dpt = dp[t];
+        cuda_backend::rnn_step_backward(device_gates(st.kind), device_step(st.step(t), H),
+                                        gy.data(), ds.data(), lstm ? dc.data() : nullptr,
+                                        dpt.data(), gru ? dhp[t].data() : nullptr);
       }
       etna::detail::gemm_2d(dhp[t], st.w_hh, ds, T(1), beta);  // [N, GH] x [GH, H]
     }
@@ -223,7 +253,7 @@ Var<T, D> run_sequence(RecurrentKind kind, const Var<T, D>& x, const Var<T, D>& 
       else
         step_forward(kind, step, H);
     } else {
-      step_forward(kind, step, H);
+      cuda_backend::rnn_step_forward(device_gates(kind), device_step(step, H));
     }
   }
 
