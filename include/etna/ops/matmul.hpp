@@ -31,6 +31,26 @@ void gemm_2d(const Tensor<T, D>& a, const Tensor<T, D>& b, const Tensor<T, D>& o
   }
 }
 
+// out[j] = sum_i g[i, j] of a contiguous [M, N] matrix: the bias gradient of a GEMM layer
+// (Linear, the recurrent layers). Row order on the CPU; deterministic blocked sums on CUDA
+// (backend/cuda/column_reduce.hpp).
+template <class T, class D>
+Tensor<T, D> column_sum_2d(const Tensor<T, D>& g) {
+  const std::int64_t m = g.shape()[0], n = g.shape()[1];
+  if constexpr (std::is_same_v<D, cpu>) {
+    auto out = zeros<T, D>({n});
+    T* po = out.data();
+    const T* pg = g.data();
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) po[j] += pg[i * n + j];
+    return out;
+  } else {
+    auto out = Tensor<T, D>::allocate({n});
+    cuda_backend::column_sum<T>(g.data(), m, n, out.data());
+    return out;
+  }
+}
+
 // The device side of batched_matmul: batch dimensions over which both operands' offsets grow
 // linearly (including stride-0 broadcasts) become one strided-batched GEMM; the rest, if any,
 // are a host loop of such calls (pointer arithmetic only, nothing is read on the host).

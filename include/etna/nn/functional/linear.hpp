@@ -50,20 +50,7 @@ class LinearNode final : public autograd::Node<T, D> {
       etna::detail::gemm_2d(g.t(), x2_, gw);  // [out, M] x [M, in]
       autograd::propagate(w_, gw);
     }
-    if (b_) {
-      if constexpr (std::is_same_v<D, cpu>) {
-        auto gb = zeros<T, D>({out_f});
-        T* pb = gb.data();
-        const T* pg = g.data();
-        for (std::int64_t i = 0; i < m; ++i)
-          for (std::int64_t j = 0; j < out_f; ++j) pb[j] += pg[i * out_f + j];
-        autograd::propagate(b_, gb);
-      } else {  // deterministic block-wise column sums (column_reduce.hpp)
-        auto gb = Tensor<T, D>::allocate({out_f});
-        cuda_backend::column_sum<T>(g.data(), m, out_f, gb.data());
-        autograd::propagate(b_, gb);
-      }
-    }
+    if (b_) autograd::propagate(b_, etna::detail::column_sum_2d(g));
   }
   void release_saved() override {
     x_.reset();

@@ -25,24 +25,6 @@ struct DirectionParams {
   Var<T, D> w_ih, w_hh, b_ih, b_hh;  // biases undefined without bias
 };
 
-// out[j] = sum_i g[i, j] of a contiguous [m, n] matrix.
-template <class T, class D>
-Tensor<T, D> rnn_column_sum(const Tensor<T, D>& g) {
-  const std::int64_t m = g.size(0), n = g.size(1);
-  if constexpr (std::is_same_v<D, cpu>) {
-    auto out = zeros<T, D>({n});
-    T* po = out.data();
-    const T* pg = g.data();
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < n; ++j) po[j] += pg[i * n + j];
-    return out;
-  } else {
-    auto out = Tensor<T, D>::allocate({n});
-    cuda_backend::column_sum<T>(g.data(), m, n, out.data());
-    return out;
-  }
-}
-
 // A step's views as the fused CUDA gate kernels take them (backend/cuda/fwd_rnn.hpp).
 template <class T, class D>
 cuda_backend::RnnStep<T> device_step(const StepTensors<T, D>& s, std::int64_t H) {
@@ -176,8 +158,15 @@ class SequenceNode final : public autograd::Node<T, D> {
       etna::detail::gemm_2d(dhp2.t(), prev, dw);
       autograd::propagate(w_hh_, dw);
     }
-    if (b_ih_) autograd::propagate(b_ih_, rnn_column_sum(dp2));
-    if (b_hh_) autograd::propagate(b_hh_, gru ? rnn_column_sum(dhp2) : rnn_column_sum(dp2));
+    // Both biases enter every gate pre-activation except GRU's recurrent ones (inside r * (.)),
+    // so outside the GRU they share one column sum (b_hh gets a copy: gradients are updated in
+    // place later, e.g. by clipping, and must not alias).
+    if (b_ih_ || b_hh_) {
+      const Tensor<T, D> db_ih = etna::detail::column_sum_2d(dp2);
+      if (b_hh_)
+        autograd::propagate(b_hh_, gru ? etna::detail::column_sum_2d(dhp2) : db_ih.clone());
+      if (b_ih_) autograd::propagate(b_ih_, db_ih);
+    }
   }
   void release_saved() override {
     st_ = SequenceState<T, D>();
