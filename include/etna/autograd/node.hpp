@@ -3,6 +3,7 @@
 // as long as some Var reaches it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -80,6 +81,16 @@ struct VarImpl {
   bool requires_grad = false;
   bool retains_grad = false;
   Tensor<T, D>* capture_slot = nullptr;  // GradientTape::gradient's output for this Var
+  // A pruning mask (et::prune): 1 keeps an element, 0 prunes it. Gradients reaching .grad are
+  // multiplied by it and optimizers multiply the value by it after each step, so pruned
+  // weights stay exactly zero while training goes on. Undefined when not pruned.
+  Tensor<T, D> mask;
+  // What a layer derived from the value for inference (a pruned Linear's compressed weight):
+  // optimizers drop it after changing the value, so it is never used stale.
+  std::shared_ptr<const void> inference_cache;
+  // Called after each gradient accumulated into .grad (not into a tape's capture slot):
+  // DistributedDataParallel's signal that a parameter's gradient is (maybe) complete.
+  std::function<void(VarImpl&)> post_accumulate_hook;
 
   ~VarImpl() {
     if (grad_fn) detail::release_node(std::move(grad_fn));
@@ -87,8 +98,13 @@ struct VarImpl {
 
   // Receives a gradient: into the tape's capture slot while capturing, else into .grad.
   void receive(const Tensor<T, D>& g) {
-    if (capture_slot) accumulate_into(*capture_slot, g);
-    else if (!detail::capturing) accumulate_into(grad, g);
+    if (capture_slot) {
+      accumulate_into(*capture_slot, g);
+    } else if (!detail::capturing) {
+      if (mask.defined()) accumulate_into(grad, Tensor<T, D>(g * mask));
+      else accumulate_into(grad, g);
+      if (post_accumulate_hook) post_accumulate_hook(*this);
+    }
   }
 };
 

@@ -242,7 +242,16 @@ class OptimizerBase {
         update(static_cast<const Options&>(group), work.data(), grad.data(), value.shape(),
                state_[p.impl_ptr().get()]);
         if (!value.is_contiguous()) value.assign(work);
+        after_update(p);
       }
+  }
+
+  // A stepped parameter: pruned elements back to zero (momentum or weight decay may have moved
+  // them), and what layers derived from the old value for inference dropped.
+  static void after_update(const Var<T, D>& p) {
+    auto& impl = *p.impl_ptr();
+    if (impl.mask.defined()) impl.value.assign(impl.value * impl.mask);
+    impl.inference_cache.reset();
   }
 
   // The device step: for each group, the buffers of every parameter with a gradient (state
@@ -283,6 +292,8 @@ class OptimizerBase {
       if (slots.empty()) continue;
       launch(o, slots);
       for (const auto& [target, work] : write_back) target.assign(work);
+      for (auto& p : group.params)
+        if (p.grad().defined()) after_update(p);
     }
   }
 
