@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # bible-kjv: the King James Version text (public domain) that examples/char_lm trains on.
+# openmpi-bin, libopenmpi-dev: etna::dist (mpirun, <mpi.h>) and its tests (test_dist).
 packages=(g++ cmake make xtensor-dev libxsimd-dev catch2 zlib1g-dev nlohmann-json3-dev
-          dataset-fashion-mnist bible-kjv)
+          dataset-fashion-mnist bible-kjv openmpi-bin libopenmpi-dev)
 
 missing=()
 for p in "${packages[@]}"; do

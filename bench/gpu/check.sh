@@ -11,6 +11,9 @@
 # PYTHON names the interpreter with PyTorch (default python3).
 # Device time is scarce: build here with --build-only, then carry build-gpu/test_cuda,
 # build-gpu/etna_gpu_bench and .deps/ (the .o files are not needed) and use --run-only there.
+# The NCCL group's test (tests/cuda_dist, test_cuda_dist) links libnccl.so.2, looked up in
+# $NCCL_LIB_DIR, .deps/lib, the CUDA toolkit, then PyTorch's nvidia-nccl wheel (too large to
+# carry: 200+ MB); its header nccl.h comes from the toolkit or .deps/include.
 # Host code is built for x86-64-v3 (HOST_ARCH=... to change) so binaries built elsewhere run.
 # Logs and results go to $OUT/gpu-check when OUT is set, else bench/results/gpu/.
 set -uo pipefail
@@ -37,12 +40,33 @@ flags=(-std=c++20 -O3 -arch="$arch" --extended-lambda --expt-relaxed-constexpr -
        -DETNA_TEST_DATA_DIR="\"$root/tests/reference/fixtures\""
        -Xcompiler=-march=${HOST_ARCH:-x86-64-v3},-fno-math-errno "${includes[@]}")
 
+# The folder holding libnccl.so.2 (empty when none is found).
+nccl_dir=""
+for d in "${NCCL_LIB_DIR:-}" "$root/.deps/lib" /usr/local/cuda/lib64 /usr/local/cuda/lib \
+         /usr/lib/x86_64-linux-gnu; do
+  if [[ -n $d ]] && compgen -G "$d/libnccl.so.2*" >/dev/null; then nccl_dir=$d; break; fi
+done
+if [[ -z $nccl_dir ]]; then
+  nccl_dir="$("${PYTHON:-python3}" - 2>/dev/null <<'PY'
+import glob, os, site
+for base in site.getsitepackages():
+    hits = sorted(glob.glob(os.path.join(base, "nvidia", "**", "libnccl.so.2*"), recursive=True))
+    if hits:
+        print(os.path.dirname(hits[0]))
+        break
+PY
+)"
+fi
+[[ -n $nccl_dir ]] && export LD_LIBRARY_PATH="$nccl_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
 echo "== GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo unknown)"
 echo "== nvcc: $("$nvcc" --version | tail -1)"
+echo "== nccl: ${nccl_dir:-not found (set NCCL_LIB_DIR): test_cuda_dist is not built}"
 
 build_all() {
 # Every translation unit in parallel (one per core): the tests, their runner and the benchmark.
   sources=(tests/cuda/*_test.cu tests/cuda/main.cu bench/gpu/etna_gpu_bench.cu)
+  [[ -n $nccl_dir ]] && sources+=(tests/cuda_dist/*_test.cu)
   compile_one() {
     local src=$1 name
     name=$(basename "$src" .cu)
@@ -68,11 +92,20 @@ build_all() {
     || { echo "FAILED to link test_cuda"; tail -20 "$logs/link-tests.log"; build_failed=1; }
   "$nvcc" -arch="$arch" "$build/etna_gpu_bench.o" -o "$build/etna_gpu_bench" "${libs[@]}" \
     >"$logs/link-bench.log" 2>&1 || { echo "FAILED to link etna_gpu_bench"; tail -20 "$logs/link-bench.log"; build_failed=1; }
+  if [[ -n $nccl_dir ]]; then
+    dist_obj=("$build/main.o")
+    for s in tests/cuda_dist/*_test.cu; do dist_obj+=("$build/$(basename "$s" .cu).o"); done
+    "$nvcc" -arch="$arch" "${dist_obj[@]}" -o "$build/test_cuda_dist" "${libs[@]}" -L"$nccl_dir" \
+      -l:libnccl.so.2 >"$logs/link-tests-dist.log" 2>&1 \
+      || { echo "FAILED to link test_cuda_dist"; tail -20 "$logs/link-tests-dist.log"; build_failed=1; }
+  fi
   echo "== build: $(( $(date +%s) - start )) s"
 }
 build_failed=0
 if [[ $mode == run ]]; then
-  for bin in test_cuda etna_gpu_bench; do
+  bins=(test_cuda etna_gpu_bench)
+  [[ -n $nccl_dir ]] && bins+=(test_cuda_dist)
+  for bin in "${bins[@]}"; do
     if [[ ! -x "$build/$bin" ]] || ldd "$build/$bin" | grep -q "not found"; then
       echo "== $bin missing or cannot load here: building"; mode=all
     fi
@@ -93,6 +126,21 @@ if [[ -x "$build/test_cuda" ]]; then
   fi
 fi
 echo "== tests: $tests_status ($(( $(date +%s) - start )) s)"
+
+# The NCCL group on this GPU (a world of one): its own binary, so test_cuda needs no libnccl.
+dist_status="not built"
+if [[ -n $nccl_dir && -x "$build/test_cuda_dist" ]]; then
+  "$build/test_cuda_dist" --durations yes >"$logs/test_cuda_dist.log" 2>&1
+  rc=$?
+  dist_status="$(grep -E '^(All tests passed|test cases:)' "$logs/test_cuda_dist.log" | tail -1)"
+  if [[ $rc -eq 77 ]]; then
+    dist_status="skipped: no CUDA device"
+  elif [[ $rc -ne 0 ]]; then
+    echo "NCCL tests FAILED (rc $rc):"; grep -B2 -A12 -E 'FAILED|REQUIRE|CHECK' "$logs/test_cuda_dist.log" | head -60
+    tests_status="FAILED (test_cuda_dist)"
+  fi
+fi
+echo "== nccl tests: $dist_status"
 
 : >"$logs/etna.jsonl"; : >"$logs/torch.jsonl"
 [[ -x "$build/etna_gpu_bench" ]] && timeout 150 "$build/etna_gpu_bench" "$filter" >"$logs/etna.jsonl" 2>"$logs/etna_bench.err"
