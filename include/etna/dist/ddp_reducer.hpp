@@ -145,7 +145,11 @@ class Reducer {
       }
       for (Param& p : params_) {
         auto& impl = *p.var.impl_ptr();
-        if (impl.grad.defined())
+        // In place only when the gradient is this parameter's own buffer: a leaf's first
+        // gradient may share storage with another tensor of the graph (accumulate_into).
+        const bool own = impl.grad.defined() && impl.grad.is_contiguous() &&
+                         impl.grad.storage().use_count() == 1;
+        if (own)
           impl.grad.assign(slot(p));
         else
           impl.grad = slot(p).clone();
