@@ -20,6 +20,7 @@
 #include "etna/backend/cuda/reduce.hpp"
 #include "etna/backend/cuda/softmax.hpp"
 #include "etna/backend/cuda/attention.hpp"
+#include "etna/backend/cuda/sparse.hpp"
 #include "etna/backend/cuda/blas.hpp"
 #include "etna/backend/cuda/shape_ops.hpp"
 #include "etna/backend/cuda/autograd.hpp"

@@ -207,6 +207,12 @@ CheckpointInfo read_checkpoint(const std::string& path, M& model, O& optimizer, 
   const std::string what = "load_checkpoint: '" + path + "'";
   const SafeTensorsFile f(path);
   CheckpointInfo info = read_info(f, what);
+  // A pruned model's masks ("model.fc1.weight_mask") attach to a fresh model's parameters
+  // (detached again if the load fails).
+  std::set<std::string> model_keys;
+  for (const std::string& key : f.keys())
+    if (key.starts_with(kModelPrefix)) model_keys.insert(key.substr(kModelPrefix.size()));
+  detail::MaskAttach<module_value_t<M>, module_device_t<M>> masks(model, model_keys);
   check_model(f, model, what);
   const auto record = read_optimizer_state<typename O::value_type>(
       f, parse_json(required(f, "etna.optimizer", what), what + ": etna.optimizer"),
@@ -248,6 +254,7 @@ CheckpointInfo read_checkpoint(const std::string& path, M& model, O& optimizer, 
     }
   // The first change: load_state_dict checks everything before it writes the model.
   as_io_error(what + ": model", [&] { load_state_dict(model, f, LoadOptions{}, kModelPrefix); });
+  masks.commit();
   if constexpr (probe_optimizer)
     optimizer = std::move(*loaded);
   else

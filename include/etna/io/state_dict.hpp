@@ -106,6 +106,62 @@ std::vector<StateEntry<module_value_t<M>, module_device_t<M>>> state_entries(con
   return std::move(walk.entries);
 }
 
+// Every parameter of a module tree under each of its names (tied parameters: all of them).
+template <class T, class D>
+struct ParameterWalk : nn::StateVisitor<T, D> {
+  std::map<std::string, Var<T, D>> by_name;
+  void parameter(const std::string& name, Var<T, D>& p) override { by_name.emplace(name, p); }
+};
+
+// A pruned model's file ("fc1.weight_mask" beside "fc1.weight", see et::prune) loading into a
+// model whose parameter has no mask yet: the mask is attached (all ones) so that the traversal
+// shows the "<name>_mask" buffer and the load fills it. Undone on destruction unless commit()
+// was called, so a load that fails leaves the module as it was.
+template <class T, class D>
+class MaskAttach {
+ public:
+  // `names`: the file's tensor names as the module would call them (after any renaming).
+  template <nn::Layer M, class Names>
+  MaskAttach(M& net, const Names& names) {
+    ParameterWalk<T, D> walk;
+    net.module_ref().visit("", walk);
+    for (auto& [name, p] : walk.by_name) {
+      auto& impl = *p.impl_ptr();
+      if (impl.mask.defined() || !names.count(name + "_mask")) continue;
+      impl.mask = ones<T, D>(impl.value.shape());
+      attached_.push_back(p);
+    }
+  }
+  MaskAttach(const MaskAttach&) = delete;
+  MaskAttach& operator=(const MaskAttach&) = delete;
+  ~MaskAttach() {
+    if (!committed_)
+      for (auto& p : attached_) p.impl_ptr()->mask = Tensor<T, D>();
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  std::vector<Var<T, D>> attached_;
+  bool committed_ = false;
+};
+
+// After a load, for each loaded parameter (or mask): a pruned parameter's value is masked again
+// (as PyTorch's weight = weight_orig * weight_mask: loading a dense weight into a pruned model
+// keeps the pruning), and what layers derived from it for inference (a pruned Linear's
+// compressed weight) is dropped as stale.
+template <class T, class D>
+void after_load(ParameterWalk<T, D>& walk, const std::vector<std::string>& loaded) {
+  for (const std::string& name : loaded) {
+    auto it = walk.by_name.find(name);
+    if (it == walk.by_name.end() && name.ends_with("_mask"))
+      it = walk.by_name.find(name.substr(0, name.size() - 5));
+    if (it == walk.by_name.end()) continue;
+    auto& impl = *it->second.impl_ptr();
+    if (impl.mask.defined()) impl.value.assign(impl.value * impl.mask);
+    impl.inference_cache.reset();
+  }
+}
+
 // "a, b, c, ... (17 more)": a readable list however many keys there are.
 inline std::string key_list(const std::vector<std::string>& keys, std::size_t shown = 10) {
   std::string out;
@@ -139,7 +195,6 @@ LoadResult load_into(M& net, const SafeTensorsFile& f, const LoadOptions& option
                      const std::string& key_prefix, const char* what) {
   using T = module_value_t<M>;
   using D = module_device_t<M>;
-  const auto entries = state_entries(net);
 
   const auto excluded = [&](const std::string& name) {
     for (const std::string& pattern : options.exclude)
@@ -162,6 +217,8 @@ LoadResult load_into(M& net, const SafeTensorsFile& f, const LoadOptions& option
       throw io_error(str(what, ": '", f.path(), "': the keys '", it->second, "' and '", key,
                          "' both become '", name, "' after prefix_map"));
   }
+  MaskAttach<T, D> masks(net, by_name);
+  const auto entries = state_entries(net);
 
   // Match: an entry takes its own name, else a tied alias the file holds (PyTorch-side tools
   // that drop duplicate tensors may keep either name).
@@ -249,6 +306,10 @@ LoadResult load_into(M& net, const SafeTensorsFile& f, const LoadOptions& option
     else
       e->value.assign(values[v++]);
   }
+  masks.commit();
+  ParameterWalk<T, D> walk;
+  net.module_ref().visit("", walk);
+  after_load(walk, used);
   return result;
 }
 

@@ -10,6 +10,7 @@
 #include "etna/nn/init.hpp"
 #include "etna/nn/module.hpp"
 #include "etna/nn/static_shape.hpp"
+#include "etna/sparse/compressed_weight.hpp"
 
 namespace etna::nn {
 
@@ -78,8 +79,16 @@ class Linear : public Module<Linear<In, Out, T, D>> {
   std::int64_t out_features() const { return weight.size(0); }
 
   // x: [..., in_features] (a Var, a Var expression or a Tensor); returns a Var [..., out].
+  // With no gradient recorded (NoGradGuard, InferenceModeGuard) and a weight compressed by
+  // prune::compress, a sparse enough weight runs the CSR kernel instead of the dense GEMM.
   template <class X>
   auto forward(const X& x) {
+    if (!is_grad_enabled() && weight.defined() && weight.impl_ptr()->inference_cache) {
+      const auto xv = as_var(x);  // evaluated once, whichever path runs
+      if (auto y = sparse::compressed_linear(xv.value(), weight, bias)) return Var<T, D>(*y);
+      if (bias.defined()) return functional::linear(xv, weight, bias);
+      return functional::linear(xv, weight);
+    }
     if (bias.defined()) return functional::linear(x, weight, bias);
     return functional::linear(x, weight);
   }

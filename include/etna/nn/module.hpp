@@ -195,7 +195,11 @@ class Module {
       std::unordered_map<const void*, Var<T_, D_>> copies;
       void parameter(const std::string&, Var<T_, D_>& p) override {
         auto [it, fresh] = copies.try_emplace(&p.value());
-        if (fresh) it->second = Var<T_, D_>(p.value().clone(), p.requires_grad());
+        if (fresh) {
+          it->second = Var<T_, D_>(p.value().clone(), p.requires_grad());
+          // The pruning mask: cloned again as the "<name>_mask" buffer visited next.
+          it->second.impl_ptr()->mask = p.impl_ptr()->mask;
+        }
         p = it->second;
       }
       void buffer(const std::string&, Tensor<T_, D_>& b) override { b = b.clone(); }

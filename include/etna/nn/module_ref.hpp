@@ -243,6 +243,16 @@ class ModuleRef {
 
 namespace detail {
 
+// A parameter, then its pruning mask (et::prune) as the buffer "<name>_mask", as PyTorch's
+// pruned modules show "weight_mask": state_dict, io::save, clone and to<D2>() carry it. The
+// mask is read after the visit, which may have replaced the Var (clone's deep copy).
+template <class T, class D>
+void visit_parameter(const std::string& name, Var<T, D>& p, StateVisitor<T, D>& visitor) {
+  visitor.parameter(name, p);
+  if (p.defined() && p.impl_ptr()->mask.defined())
+    visitor.buffer(name + "_mask", p.impl_ptr()->mask);
+}
+
 template <class T, class D, class C>
 void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor) {
   using X = std::remove_cv_t<C>;
@@ -250,7 +260,7 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
     static_assert(std::is_same_v<X, Var<T, D>>,
                   "etna::nn: all parameters of one module tree must have the same element type "
                   "and device");
-    if (child.defined()) visitor.parameter(name, child);  // an absent bias is an undefined Var
+    if (child.defined()) visit_parameter(name, child, visitor);  // an absent bias is undefined
   } else if constexpr (std::is_same_v<X, Tensor<T, D>>) {
     if (child.defined()) visitor.buffer(name, child);
   } else if constexpr (std::is_same_v<X, Tensor<std::int64_t, D>>) {
@@ -261,7 +271,7 @@ void visit_child(C& child, const std::string& name, StateVisitor<T, D>& visitor)
     const auto dot = name.rfind('.');
     const std::string prefix = dot == std::string::npos ? std::string() : name.substr(0, dot + 1);
     for (auto& [pname, p] : child)
-      if (p.defined()) visitor.parameter(prefix + pname, p);
+      if (p.defined()) visit_parameter(prefix + pname, p, visitor);
   } else if constexpr (is_std_vector<X>::value) {
     // A vector registered under the empty name (AnySequential's layers) names its elements
     // "0", "1"... directly under the parent's prefix, as PyTorch's nn.Sequential.
@@ -356,6 +366,7 @@ class DeviceCopy {
     if (!fresh) return std::any_cast<Var<T, D2>>(it->second);
     Var<T, D2> out(v.value().template to<D2>(), v.requires_grad());
     if (v.grad().defined()) out.set_grad(v.grad().template to<D2>());
+    if (v.impl_ptr()->mask.defined()) out.impl_ptr()->mask = v.impl_ptr()->mask.template to<D2>();
     it->second = out;
     return out;
   }
