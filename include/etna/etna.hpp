@@ -1,5 +1,5 @@
 // The whole CPU library in one include: tensors, expressions, tensor ops, autograd, modules,
-// optimizers, data, training and saving/loading (etna::io). GPU code
+// optimizers, data, training, saving/loading (etna::io) and pruning (etna::prune). GPU code
 // additionally includes <etna/cuda.hpp> from .cu files compiled by nvcc.
 #pragma once
 
@@ -25,3 +25,4 @@
 #include "etna/data.hpp"
 #include "etna/train.hpp"
 #include "etna/io.hpp"
+#include "etna/prune.hpp"
