@@ -4,15 +4,6 @@
 // "rank R: <what>" on stderr followed by MPI_Abort, which makes mpirun kill every rank.
 #pragma once
 
-// MPI's C API only: the deprecated C++ bindings do not compile warning-free.
-#ifndef OMPI_SKIP_MPICXX
-#define OMPI_SKIP_MPICXX 1
-#endif
-#ifndef MPICH_SKIP_MPICXX
-#define MPICH_SKIP_MPICXX 1
-#endif
-#include <mpi.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -21,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "etna/dist/mpi_group.hpp"
+#include "etna/dist/mpi_group.hpp"  // <mpi.h>, C API only
 
 namespace etna::dist {
 
