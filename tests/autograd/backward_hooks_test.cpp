@@ -95,7 +95,7 @@ TEST_CASE("hooks: optimizer steps keep masked values at zero and drop the infere
   et::optim::SGD<double> sgd({p}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1});
   // A gradient set by hand bypasses the mask; the step must still leave pruned values at 0.
   p.set_grad(et::tensor<double>({1, 1, 1, 1}, {4}));
-  p.impl_ptr()->inference_cache = std::make_shared<int>(7);
+  p.impl_ptr()->inference_cache = std::make_shared<et::autograd::InferenceCacheEntry>();
   sgd.step();
   const auto v = host(p.value());
   CHECK(v[1] == 0.0);

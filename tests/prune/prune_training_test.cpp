@@ -154,8 +154,9 @@ TEST_CASE("save and load carry masks, into pruned and fresh models", "[prune]") 
   SECTION("loading drops the parameters' inference caches") {
     Net pruned = net.clone();
     auto& impl = *pruned.get<0>().weight.impl_ptr();
-    impl.inference_cache = std::make_shared<int>(1);
-    pruned.get<2>().bias.impl_ptr()->inference_cache = std::make_shared<int>(2);
+    using Entry = et::autograd::InferenceCacheEntry;
+    impl.inference_cache = std::make_shared<Entry>();
+    pruned.get<2>().bias.impl_ptr()->inference_cache = std::make_shared<Entry>();
     et::io::load(pruned, path, {.exclude = {"2.bias"}});
     CHECK(impl.inference_cache == nullptr);
     CHECK(pruned.get<2>().bias.impl_ptr()->inference_cache != nullptr);  // not loaded

@@ -73,6 +73,12 @@ inline void release_node(std::shared_ptr<NodeBase> node) {
 }
 }  // namespace detail
 
+// The base of whatever a layer keeps in VarImpl::inference_cache; readers find their own entry
+// type with dynamic_cast, so two kinds of entries can never be mistaken for each other.
+struct InferenceCacheEntry {
+  virtual ~InferenceCacheEntry() = default;
+};
+
 template <class T, class D>
 struct VarImpl {
   Tensor<T, D> value;
@@ -87,7 +93,7 @@ struct VarImpl {
   Tensor<T, D> mask;
   // What a layer derived from the value for inference (a pruned Linear's compressed weight):
   // optimizers drop it after changing the value, so it is never used stale.
-  std::shared_ptr<const void> inference_cache;
+  std::shared_ptr<const InferenceCacheEntry> inference_cache;
   // Called after each gradient accumulated into .grad (not into a tape's capture slot):
   // DistributedDataParallel's signal that a parameter's gradient is (maybe) complete.
   std::function<void(VarImpl&)> post_accumulate_hook;

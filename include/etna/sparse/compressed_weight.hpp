@@ -17,12 +17,8 @@ enum class Format { dense, csr };
 
 inline const char* format_name(Format f) { return f == Format::csr ? "csr" : "dense"; }
 
-// What every VarImpl::inference_cache entry is (the hook holds a shared_ptr<const void>): the
-// base lets a reader check the entry's type with dynamic_cast. Writers store a
-// shared_ptr<const CacheEntry> converted to void, never another pointer type.
-struct CacheEntry {
-  virtual ~CacheEntry() = default;
-};
+// The base of every VarImpl::inference_cache entry (autograd/node.hpp).
+using CacheEntry = autograd::InferenceCacheEntry;
 
 // format dense: compress measured or was told that the dense GEMM wins for this weight; Linear
 // keeps it (the entry still records the decision, so compress need not recount the zeros).
@@ -43,8 +39,7 @@ struct CompressedWeight final : CacheEntry {
 
 template <class T, class D>
 void store_compressed(const Var<T, D>& weight, std::shared_ptr<const CompressedWeight<T, D>> c) {
-  std::shared_ptr<const CacheEntry> entry = std::move(c);
-  weight.impl_ptr()->inference_cache = std::move(entry);
+  weight.impl_ptr()->inference_cache = std::move(c);
 }
 
 // The entry of `weight`, or null when its cache is empty or holds something else.
@@ -53,7 +48,7 @@ const CompressedWeight<T, D>* compressed_of(const Var<T, D>& weight) {
   if (!weight.defined()) return nullptr;
   const auto& cache = weight.impl_ptr()->inference_cache;
   if (!cache) return nullptr;
-  return dynamic_cast<const CompressedWeight<T, D>*>(static_cast<const CacheEntry*>(cache.get()));
+  return dynamic_cast<const CompressedWeight<T, D>*>(cache.get());
 }
 
 // Linear's inference path: x [..., in] -> [..., out] through the CSR weight when the weight is
