@@ -100,7 +100,8 @@ void set_mask(const Var<T, D>& p, const std::vector<double>& mask) {
   for (double m : mask) *out++ = m != 0 ? T(1) : T(0);
   impl.mask = host.template to<D>();
   impl.value.assign(impl.value * impl.mask);
-  if (impl.grad.defined()) impl.grad.assign(impl.grad * impl.mask);
+  // A new tensor, not an in-place write: a gradient may share storage with another tensor.
+  if (impl.grad.defined()) impl.grad = Tensor<T, D>(impl.grad * impl.mask);
   impl.inference_cache.reset();
 }
 
