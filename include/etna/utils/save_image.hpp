@@ -3,11 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "etna/core/error.hpp"
+#include "etna/io/atomic_file.hpp"
 #include "etna/log/png.hpp"
 #include "etna/utils/make_grid.hpp"
 
@@ -50,11 +51,8 @@ void save_image(const Tensor<T, D>& batch_or_image, const std::string& path,
   const std::string png =
       logging::encode_png(image.bytes.data(), static_cast<int>(image.height),
                           static_cast<int>(image.width), static_cast<int>(image.channels));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw io_error("save_image: cannot open '" + path + "' for writing");
-  out.write(png.data(), static_cast<std::streamsize>(png.size()));
-  out.close();
-  if (!out) throw io_error("save_image: writing '" + path + "' failed");
+  // Atomically, as etna's other files: a failed write leaves no half-written image behind.
+  io::write_file_atomically(path, std::as_bytes(std::span(png.data(), png.size())));
 }
 
 }  // namespace etna::utils
